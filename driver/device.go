@@ -1,0 +1,249 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/vcomd/vcomd/dpc"
+	"github.com/vcomd/vcomd/uart16550"
+)
+
+// DefaultQueueSize is the typeahead buffer's size, as Serial.sys allocates
+// it on a machine with plenty of memory.
+const DefaultQueueSize = 4096
+
+// Wire is what the UART's pins are connected to. Transmit gets what the
+// chip put on its pins, in order and stamped with virtual time; it is
+// called from the ISR goroutine with no lock held and must not block for
+// long (hand the signals on, do not wait for the far end).
+type Wire interface {
+	Transmit(from *Device, signals []uart16550.Signal)
+}
+
+// Input is one change the far end makes to the UART's input pins.
+type Input struct {
+	At    time.Duration // virtual time it happened (the far end's clock)
+	Kind  InputKind
+	Char  byte
+	Err   uart16550.RxError
+	Break bool
+	Modem uart16550.ModemInputs
+}
+
+// InputKind says what an Input carries.
+type InputKind uint8
+
+// What can arrive on the input pins.
+const (
+	InputChar  InputKind = iota // a character, possibly damaged (Err)
+	InputBreak                  // RX held at space (Break true) or released
+	InputModem                  // CTS, DSR, RI and DCD now
+)
+
+// Options configure a device. The zero value is a 16550A at realistic
+// timing with a 4096-byte typeahead buffer and nothing on its wire.
+type Options struct {
+	Name      string // for logs and traces
+	FIFODepth int    // UART FIFO depth; 0 means 16
+	Instant   bool   // timing off: characters take no time on the wire
+	QueueSize int    // typeahead buffer; 0 means DefaultQueueSize
+	Wire      Wire   // may also be set later with SetWire
+	// DataBits and Parity are the line settings a device starts with.
+	// Zero means 8 data bits and no parity.
+	DataBits uint8
+	Parity   uart16550.Parity
+	Logger   zerolog.Logger
+	// Trace, if set, sees every IRP as it starts and completes. It is
+	// called with no lock held and must not block.
+	Trace func(TraceEvent)
+}
+
+// Device is one serial port: the chip, the driver state around it, the ISR
+// goroutine and the DPC queue. Create it with New and end it with Close.
+type Device struct {
+	name  string
+	log   zerolog.Logger
+	trace func(TraceEvent)
+	epoch time.Time
+
+	wake    chan struct{} // INTR raised, input arrived, or time must be re-planned
+	stop    chan struct{}
+	isrDone chan struct{}
+	dpcs    *dpc.Queue
+
+	// The DPC objects the ISR and the timers queue.
+	readDpc, writeDpc, waitDpc, purgeDpc, errorDpc     *dpc.DPC
+	readTotalDpc, readIntervalDpc, writeTotalDpc, imDpc *dpc.DPC
+
+	mu sync.Mutex // the interrupt lock; guards everything below
+	// +checklocks:mu
+	s state
+}
+
+// ErrClosed is returned by calls on a device that has been closed.
+var ErrClosed = errors.New("device closed")
+
+// New creates a device and starts its ISR goroutine. The port starts
+// closed (no opener), at 9600 baud with the given data bits and parity.
+func New(opts Options) *Device {
+	d := &Device{
+		name:    opts.Name,
+		log:     opts.Logger,
+		trace:   opts.Trace,
+		epoch:   time.Now(),
+		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		isrDone: make(chan struct{}),
+	}
+	d.dpcs = dpc.NewQueue(dpc.Options{Logger: d.log})
+	d.initDPCs()
+	d.initState(opts)
+	go d.isrLoop()
+	d.kick() // enabling ETBEI with THR empty raised INTR
+	return d
+}
+
+// Name is the device's name.
+func (d *Device) Name() string { return d.name }
+
+// SetWire connects the UART's pins.
+func (d *Device) SetWire(w Wire) {
+	d.mu.Lock()
+	d.s.wire = w
+	d.mu.Unlock()
+}
+
+// Close cancels every request, stops the ISR goroutine and the DPC queue,
+// and waits for both: no goroutine of the device is left when it returns.
+func (d *Device) Close() error {
+	var after afterUnlock
+	d.mu.Lock()
+	if d.s.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.s.closed = true
+	d.cancelAllLocked(&after, func(*IRP) bool { return true })
+	d.mu.Unlock()
+	d.finish(&after)
+	close(d.stop)
+	<-d.isrDone
+	d.dpcs.Close()
+	return nil
+}
+
+// Submit hands a request to the driver (IoCallDriver). It returns
+// StatusPending if the request waits in the driver, or its final status if
+// it completed at once; either way, Done is closed on completion.
+func (d *Device) Submit(irp *IRP) Status {
+	var after afterUnlock
+	d.mu.Lock()
+	d.s.seq++
+	irp.id = d.s.seq
+	irp.issued = time.Now()
+	irp.done = make(chan struct{})
+	irp.status = StatusPending
+	d.traceStart(irp)
+	if d.s.closed {
+		d.completeLocked(&after, irp, StatusDeviceRemoved, 0)
+	} else {
+		d.dispatchLocked(&after, irp)
+	}
+	d.mu.Unlock()
+	d.finish(&after)
+	select {
+	case <-irp.done:
+		return irp.status
+	default:
+		return StatusPending
+	}
+}
+
+// Call submits a request and waits for it: a convenience for requests that
+// complete at once or soon (IOCTLs). If ctx ends first the request is
+// cancelled and its final status returned with ctx's error.
+func (d *Device) Call(ctx context.Context, irp *IRP) (Status, error) {
+	d.Submit(irp)
+	st, err := irp.Wait(ctx)
+	if err != nil {
+		d.Cancel(irp)
+		<-irp.done
+		return irp.status, err
+	}
+	if !st.OK() {
+		return st, fmt.Errorf("%s %s on %s: %w", irp.Major, irp.Code, d.name, st)
+	}
+	return st, nil
+}
+
+// Cancel asks the driver to give a request back (IoCancelIrp). A queued
+// request completes CANCELLED; a current one is taken back from the ISR
+// first. It reports whether the request was still with the driver.
+func (d *Device) Cancel(irp *IRP) bool {
+	var after afterUnlock
+	d.mu.Lock()
+	ok := d.cancelLocked(&after, irp)
+	d.mu.Unlock()
+	d.finish(&after)
+	return ok
+}
+
+// Input delivers changes on the input pins; the ISR goroutine applies them
+// in time order.
+func (d *Device) Input(in ...Input) {
+	d.mu.Lock()
+	d.s.inbox = append(d.s.inbox, in...)
+	d.mu.Unlock()
+	d.kick()
+}
+
+// kick wakes the ISR goroutine: the chip's INTR line may have risen, input
+// arrived, or the next event moved.
+func (d *Device) kick() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// vnow is the present virtual time.
+func (d *Device) vnow() time.Duration { return time.Since(d.epoch) }
+
+// afterUnlock collects what a locked section decided and must be done once
+// the lock is released: completions (which wake waiters and call the
+// trace hook) and a wake-up for the ISR goroutine.
+type afterUnlock struct {
+	complete []*IRP
+	kick     bool
+}
+
+// finish carries out what a locked section left to do. Call it with the
+// lock released.
+func (d *Device) finish(a *afterUnlock) {
+	for _, irp := range a.complete {
+		d.traceComplete(irp)
+		close(irp.done)
+	}
+	if a.kick {
+		d.kick()
+	}
+	a.complete, a.kick = a.complete[:0], false
+}
+
+// Outputs reports the UART's modem control outputs at its pins.
+func (d *Device) Outputs() uart16550.ModemOutputs {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.s.chip.Outputs()
+}
+
+// Format reports the UART's present framing and speed.
+func (d *Device) Format() uart16550.Format {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.s.chip.Format()
+}

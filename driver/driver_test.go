@@ -1,0 +1,69 @@
+package driver_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/ioctl"
+	"github.com/vcomd/vcomd/line"
+)
+
+// pair returns two open devices on a null-modem cable at the given baud.
+func pair(t *testing.T, opts driver.Options, baud uint32) (a, b *driver.Device) {
+	t.Helper()
+	oa, ob := opts, opts
+	oa.Name, ob.Name = "A", "B"
+	a, b = driver.New(oa), driver.New(ob)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	line.Connect(a, b, line.Options{})
+	for _, d := range []*driver.Device{a, b} {
+		mustCall(t, d, &driver.IRP{Major: driver.MajorCreate})
+		mustCall(t, d, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: baud}))
+	}
+	return a, b
+}
+
+func mustCall(t *testing.T, d *driver.Device, irp *driver.IRP) *driver.IRP {
+	t.Helper()
+	if _, err := d.Call(context.Background(), irp); err != nil {
+		t.Fatalf("%s: %v (output %v)", d.Name(), err, irp.Output())
+	}
+	return irp
+}
+
+func setTimeouts(t *testing.T, d *driver.Device, to ioctl.Timeouts) {
+	t.Helper()
+	mustCall(t, d, driver.NewIoctl(ioctl.SetTimeouts, to))
+}
+
+func TestWriteReadAcrossNullModem(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := pair(t, driver.Options{}, 115200)
+		setTimeouts(t, b, ioctl.Timeouts{ReadTotalTimeoutConstant: 1000})
+		msg := []byte("hello, null modem")
+		w := driver.NewWrite(msg)
+		a.Submit(w)
+		r := driver.NewRead(make([]byte, len(msg)))
+		start := time.Now()
+		b.Submit(r)
+		if st, _ := r.Wait(context.Background()); st != driver.StatusSuccess {
+			t.Fatalf("read status %v", st)
+		}
+		if !bytes.Equal(r.Data(), msg) {
+			t.Fatalf("read %q, want %q", r.Data(), msg)
+		}
+		if st, _ := w.Wait(context.Background()); st != driver.StatusSuccess || w.Information() != len(msg) {
+			t.Fatalf("write status %v info %d", st, w.Information())
+		}
+		// 17 characters of 10 bits at 115200 baud.
+		want := time.Duration(len(msg)) * 10 * time.Second / 115200
+		t.Logf("read completed after %v (theory %v)", time.Since(start), want)
+		if got := time.Since(start); got < want || got > want+2*time.Millisecond {
+			t.Fatalf("read completed after %v, want about %v", got, want)
+		}
+	})
+}

@@ -1,0 +1,160 @@
+package driver
+
+import (
+	"slices"
+	"time"
+
+	"github.com/vcomd/vcomd/uart16550"
+)
+
+// isrLoop is the interrupt goroutine. It sleeps until the chip's next
+// event, input from the wire, or a wake-up from dispatch (a register write
+// that raised INTR), then catches the chip up to the present, servicing
+// the interrupt at every virtual instant it is raised, and hands what the
+// chip transmitted to the wire.
+func (d *Device) isrLoop() {
+	defer close(d.isrDone)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var signals []uart16550.Signal
+	for {
+		select {
+		case <-d.stop:
+			timer.Stop()
+			return
+		case <-d.wake:
+		case <-timer.C:
+		}
+		d.mu.Lock()
+		d.runLocked(d.vnow())
+		next, ok := d.nextWakeLocked()
+		signals = d.s.chip.TakeSignals(signals[:0])
+		wire := d.s.wire
+		d.mu.Unlock()
+
+		if ok {
+			timer.Reset(max(0, next-d.vnow()))
+		} else {
+			timer.Stop()
+		}
+		if len(signals) > 0 && wire != nil {
+			wire.Transmit(d, signals)
+		}
+	}
+}
+
+// nextWakeLocked is when the ISR goroutine must run next: the chip's next
+// event or the earliest input stamped in the future.
+func (d *Device) nextWakeLocked() (time.Duration, bool) {
+	at, ok := d.s.chip.NextEvent()
+	for _, in := range d.s.inbox {
+		if !ok || in.At < at {
+			at, ok = in.At, true
+		}
+	}
+	return at, ok
+}
+
+// runLocked brings the chip to virtual time now, applying input and chip
+// events in time order and servicing the interrupt after each, so that the
+// ISR sees every interrupt at the moment it was raised (a receive FIFO is
+// drained between characters, not after the lot).
+func (d *Device) runLocked(now time.Duration) {
+	s := &d.s
+	s.inISR = true
+	defer func() { s.inISR = false }()
+	slices.SortStableFunc(s.inbox, func(a, b Input) int { return int(a.At - b.At) })
+	i := 0
+	for {
+		ev, evOK := s.chip.NextEvent()
+		if i < len(s.inbox) && s.inbox[i].At <= now && (!evOK || s.inbox[i].At <= ev) {
+			in := s.inbox[i]
+			i++
+			s.chip.Advance(in.At)
+			d.serviceLocked()
+			d.applyInputLocked(in)
+			d.serviceLocked()
+			continue
+		}
+		if evOK && ev <= now {
+			s.chip.Advance(ev)
+			d.serviceLocked()
+			continue
+		}
+		break
+	}
+	s.inbox = s.inbox[:copy(s.inbox, s.inbox[i:])]
+	s.chip.Advance(now)
+	d.serviceLocked()
+}
+
+func (d *Device) applyInputLocked(in Input) {
+	switch in.Kind {
+	case InputChar:
+		d.s.chip.Receive(in.Char, in.Err)
+	case InputBreak:
+		d.s.chip.SetBreakInput(in.Break)
+	case InputModem:
+		d.s.chip.SetModemInputs(in.Modem)
+	}
+}
+
+// syncTimeLocked moves the chip's clock up to the present before dispatch
+// or a DPC touches its registers, so what they do is stamped with the right
+// time. It stops short of any event or input the ISR goroutine has not yet
+// handled: those happened first, and the ISR goroutine will handle them in
+// order.
+func (d *Device) syncTimeLocked() {
+	if d.s.inISR {
+		return // the ISR runs at the instant it is servicing
+	}
+	t := d.vnow()
+	if at, ok := d.nextWakeLocked(); ok && at <= t {
+		t = at - 1
+	}
+	d.s.chip.Advance(t)
+}
+
+// serviceLocked is the ISR proper (SerialISR): while the interrupt line is
+// up, read IIR and handle its cause in the chip's priority order.
+func (d *Device) serviceLocked() {
+	c := d.s.chip
+	for c.INTR() {
+		switch c.Read(uart16550.IIR) & 0x0E {
+		case uart16550.IIRLineStatus:
+			d.processLSRLocked(c.Read(uart16550.LSR))
+		case uart16550.IIRRxData, uart16550.IIRCharTimeout:
+			d.receiveLocked()
+		case uart16550.IIRTxEmpty:
+			d.transmitLocked()
+		case uart16550.IIRModem:
+			d.modemUpdateLocked()
+		}
+	}
+	// As Serial.sys does after its loop: if the holding register is empty
+	// and there is work the holds allow, send it now. This restarts output
+	// after an XON or a released handshake.
+	if c.Read(uart16550.LSR)&uart16550.LSRTHRE != 0 && d.txWorkLocked() {
+		d.transmitLocked()
+	}
+}
+
+// receiveLocked drains the RX FIFO (the receive loop of SerialISR): each
+// character's line status first, then the character.
+func (d *Device) receiveLocked() {
+	c := d.s.chip
+	for {
+		lsr := c.Read(uart16550.LSR)
+		if lsr&lsrErrors != 0 {
+			if d.processLSRLocked(lsr) {
+				continue // the errored character was replaced or dropped
+			}
+		}
+		if lsr&uart16550.LSRDataReady == 0 {
+			return
+		}
+		d.receiveCharLocked(c.Read(uart16550.RBR))
+	}
+}
+
+const lsrErrors = uart16550.LSROverrun | uart16550.LSRParityError | uart16550.LSRFramingErr | uart16550.LSRBreak

@@ -1,0 +1,110 @@
+package driver
+
+import (
+	"time"
+
+	"github.com/vcomd/vcomd/ioctl"
+	"github.com/vcomd/vcomd/uart16550"
+)
+
+// state is everything the interrupt lock guards. Names follow Serial.sys's
+// device extension where there is one.
+type state struct {
+	wire   Wire
+	closed bool
+	seq    uint64
+	chip   *uart16550.UART
+	inbox  []Input
+	inISR  bool // runLocked is servicing the chip at its own virtual instant
+	fcr    byte // what the driver last programmed into the write-only FCR
+
+	// Settings. They persist across opens, as in Serial.sys.
+	baud     uint32
+	line     ioctl.LineControl
+	handflow ioctl.HandFlow
+	chars    ioctl.Chars
+	timeouts ioctl.Timeouts
+
+	// Open state.
+	openCount int
+	errorWord uint32 // SERIAL_ERROR_* since the last GET_COMMSTATUS
+	stats     Stats
+
+	// Typeahead buffer (the "interrupt buffer"): received bytes no read owns.
+	rxBuf     []byte
+	rxHead    int
+	rxCount   int
+	xoffLimit int // engage input flow control when free space falls to this
+	xonLimit  int // release it when the count falls to this
+
+	// Flow control.
+	txHolding uint32 // SERIAL_TX_WAITING_* reasons output is held
+	rxHolding uint32 // rxHold* reasons input is held (we told the peer to stop)
+	sendXon   bool   // an XON must go out ahead of data
+	sendXoff  bool
+
+	// Read side.
+	readQ      []*IRP
+	curRead    *IRP
+	readByISR  bool // the ISR stores straight into curRead.Buffer
+	readN      int  // bytes in curRead.Buffer so far
+	readLen    int  // bytes that satisfy curRead (1 for "return on the first byte")
+	readLast   time.Duration
+	readDone   bool // the ISR filled curRead; CompleteReadDpc will finish it
+	readTimer  timerSlot
+	readIntvl  timerSlot
+	readIntDur time.Duration
+
+	// Write side.
+	writeQ     []*IRP
+	curWrite   *IRP
+	writeOff   int  // bytes of curWrite handed to the UART
+	writeDone  bool // the ISR handed the last byte; CompleteWriteDpc will finish it
+	writeTimer timerSlot
+	immediate  *IRP // IOCTL_SERIAL_IMMEDIATE_CHAR waiting to go out
+	immSent    bool
+	emptied    bool // something was transmitted since the last wait was armed
+
+	// Wait-on-mask.
+	waitMask  uint32
+	history   uint32
+	curWait   *IRP
+	waitFired bool
+	waitOut   uint32
+
+	// Purge.
+	purgeQ   []*IRP
+	curPurge *IRP
+}
+
+// Stats are the counters a serial driver keeps: SERIALPERF_STATS, plus the
+// break and modem-line counts Linux's serial_icounter_struct adds.
+type Stats struct {
+	ReceivedCount           uint64
+	TransmittedCount        uint64
+	FrameErrorCount         uint64
+	SerialOverrunErrorCount uint64
+	BufferOverrunErrorCount uint64
+	ParityErrorCount        uint64
+	BreakCount              uint64
+	CTSCount                uint64
+	DSRCount                uint64
+	RingCount               uint64
+	DCDCount                uint64
+}
+
+// timerSlot is a one-shot timer that queues a DPC, with a generation so a
+// DPC queued by an old arming of the timer knows it is stale.
+type timerSlot struct {
+	t   *time.Timer
+	gen uint64
+	due bool // fired, and its DPC has not yet acted
+}
+
+// Input flow-control hold reasons (Serial.sys's internal RX hold bits).
+const (
+	rxHoldDTR  = 0x1
+	rxHoldXoff = 0x2
+	rxHoldRTS  = 0x4
+	rxHoldDSR  = 0x8
+)

@@ -1,0 +1,152 @@
+package driver
+
+import "github.com/vcomd/vcomd/uart16550"
+
+// txWorkLocked reports whether the transmitter has something it is allowed
+// to send now.
+func (d *Device) txWorkLocked() bool {
+	s := &d.s
+	held := s.txHolding
+	switch {
+	case s.sendXon && held&^txWaitingForXon == 0:
+		return true
+	case s.sendXoff && held == 0:
+		return true
+	case s.immediate != nil && !s.immSent && held&^txWaitingForXon == 0:
+		return true
+	case s.curWrite != nil && !s.writeDone && held == 0:
+		return true
+	}
+	return false
+}
+
+// transmitLocked is the THR-empty step of SerialISR: with the holding
+// register empty, send XON, XOFF, the immediate character, or up to a
+// FIFO's worth of write data, in that order of priority.
+func (d *Device) transmitLocked() {
+	s := &d.s
+	c := s.chip
+	held := s.txHolding
+	switch {
+	case s.sendXon && held&^txWaitingForXon == 0:
+		s.sendXon = false
+		s.txHolding &^= txWaitingForXon
+		s.rxHolding &^= rxHoldXoff
+		d.sendLocked(s.chars.XonChar)
+	case s.sendXoff && held == 0:
+		s.sendXoff = false
+		if s.handflow.FlowReplace&flowXoffContinue == 0 {
+			// Having told the peer to stop, stop ourselves until it says XON.
+			s.txHolding |= txWaitingForXon
+		}
+		d.sendLocked(s.chars.XoffChar)
+	case s.immediate != nil && !s.immSent && held&^txWaitingForXon == 0:
+		s.immSent = true
+		d.sendLocked(s.immediate.Input.(byte))
+		d.dpcs.Insert(d.imDpc, nil, nil)
+	case s.curWrite != nil && !s.writeDone && held == 0:
+		buf := s.curWrite.Buffer
+		n := min(c.State().FIFODepth, len(buf)-s.writeOff)
+		for _, b := range buf[s.writeOff : s.writeOff+n] {
+			d.sendLocked(b)
+		}
+		s.writeOff += n
+		if s.writeOff == len(buf) {
+			s.writeDone = true
+			d.dpcs.Insert(d.writeDpc, nil, nil)
+		}
+	}
+}
+
+func (d *Device) sendLocked(b byte) {
+	d.s.chip.Write(uart16550.THR, b)
+	d.s.stats.TransmittedCount++
+	d.s.emptied = true
+}
+
+// kickTxLocked provokes a THR-empty interrupt the way Serial.sys does, by
+// turning ETBEI off and on: if the holding register is empty, the chip
+// raises the interrupt at once and the ISR goroutine sends.
+func (d *Device) kickTxLocked() {
+	c := d.s.chip
+	d.syncTimeLocked()
+	ier := c.Read(uart16550.IER)
+	c.Write(uart16550.IER, ier&^uart16550.IERTxEmpty)
+	c.Write(uart16550.IER, ier|uart16550.IERTxEmpty)
+}
+
+// setMCRBitLocked raises or drops a modem control output.
+func (d *Device) setMCRBitLocked(bit byte, on bool) {
+	c := d.s.chip
+	d.syncTimeLocked()
+	mcr := c.Read(uart16550.MCR)
+	if on {
+		mcr |= bit
+	} else {
+		mcr &^= bit
+	}
+	c.Write(uart16550.MCR, mcr)
+}
+
+// modemUpdateLocked handles a modem status change (SerialHandleModemUpdate):
+// events, the DSR-sensitivity hold, and the output handshake holds.
+func (d *Device) modemUpdateLocked() {
+	s := &d.s
+	msr := s.chip.Read(uart16550.MSR)
+	var ev uint32
+	if msr&uart16550.MSRDeltaCTS != 0 {
+		ev |= evCTS
+		s.stats.CTSCount++
+	}
+	if msr&uart16550.MSRDeltaDSR != 0 {
+		ev |= evDSR
+		s.stats.DSRCount++
+	}
+	if msr&uart16550.MSRTrailingRI != 0 {
+		ev |= evRing
+		s.stats.RingCount++
+	}
+	if msr&uart16550.MSRDeltaDCD != 0 {
+		ev |= evRLSD
+		s.stats.DCDCount++
+	}
+	d.eventLocked(ev)
+	d.applyModemStatusLocked(msr)
+}
+
+// applyModemStatusLocked sets the holds that follow the modem inputs.
+func (d *Device) applyModemStatusLocked(msr byte) {
+	s := &d.s
+	ctl := s.handflow.ControlHandShake
+	setHold := func(reason uint32, engaged bool) {
+		if engaged {
+			s.txHolding |= reason
+		} else {
+			s.txHolding &^= reason
+		}
+	}
+	if ctl&ctlDSRSensitivity != 0 && msr&uart16550.MSRDSR == 0 {
+		s.rxHolding |= rxHoldDSR
+	} else {
+		s.rxHolding &^= rxHoldDSR
+	}
+	setHold(txWaitingForCTS, ctl&ctlCTSHandshake != 0 && msr&uart16550.MSRCTS == 0)
+	setHold(txWaitingForDSR, ctl&ctlDSRHandshake != 0 && msr&uart16550.MSRDSR == 0)
+	setHold(txWaitingForDCD, ctl&ctlDCDHandshake != 0 && msr&uart16550.MSRDCD == 0)
+}
+
+// eventLocked records wait-mask events and completes an armed wait.
+func (d *Device) eventLocked(ev uint32) {
+	s := &d.s
+	ev &= s.waitMask
+	if ev == 0 {
+		return
+	}
+	s.history |= ev
+	if s.curWait != nil && !s.waitFired {
+		s.waitFired = true
+		s.waitOut = s.history
+		s.history = 0
+		d.dpcs.Insert(d.waitDpc, nil, nil)
+	}
+}
