@@ -76,7 +76,7 @@ type Device struct {
 	dpcs    *dpc.Queue
 
 	// The DPC objects the ISR and the timers queue.
-	readDpc, writeDpc, waitDpc, purgeDpc, errorDpc     *dpc.DPC
+	readDpc, writeDpc, waitDpc, purgeDpc, errorDpc      *dpc.DPC
 	readTotalDpc, readIntervalDpc, writeTotalDpc, imDpc *dpc.DPC
 
 	mu sync.Mutex // the interrupt lock; guards everything below
