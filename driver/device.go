@@ -128,7 +128,7 @@ func (d *Device) Close() error {
 	}
 	d.s.closed = true
 	d.cancelAllLocked(&after, func(*IRP) bool { return true })
-	d.mu.Unlock()
+	d.unlock(&after)
 	d.finish(&after)
 	close(d.stop)
 	<-d.isrDone
@@ -153,7 +153,7 @@ func (d *Device) Submit(irp *IRP) Status {
 	} else {
 		d.dispatchLocked(&after, irp)
 	}
-	d.mu.Unlock()
+	d.unlock(&after)
 	d.finish(&after)
 	select {
 	case <-irp.done:
@@ -187,7 +187,7 @@ func (d *Device) Cancel(irp *IRP) bool {
 	var after afterUnlock
 	d.mu.Lock()
 	ok := d.cancelLocked(&after, irp)
-	d.mu.Unlock()
+	d.unlock(&after)
 	d.finish(&after)
 	return ok
 }
@@ -219,6 +219,17 @@ func (d *Device) vnow() time.Duration { return time.Since(d.epoch) }
 type afterUnlock struct {
 	complete []*IRP
 	kick     bool
+}
+
+// unlock ends a locked section. If it touched the chip, the ISR goroutine
+// must look: INTR may be up, signals may wait for the wire, and the next
+// event may have moved.
+func (d *Device) unlock(a *afterUnlock) {
+	if d.s.touched {
+		d.s.touched = false
+		a.kick = true
+	}
+	d.mu.Unlock()
 }
 
 // finish carries out what a locked section left to do. Call it with the

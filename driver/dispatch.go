@@ -116,6 +116,6 @@ func (d *Device) locked(f func(a *afterUnlock)) {
 	var after afterUnlock
 	d.mu.Lock()
 	f(&after)
-	d.mu.Unlock()
+	d.unlock(&after)
 	d.finish(&after)
 }

@@ -108,6 +108,7 @@ func (d *Device) syncTimeLocked() {
 	if d.s.inISR {
 		return // the ISR runs at the instant it is servicing
 	}
+	d.s.touched = true
 	t := d.vnow()
 	if at, ok := d.nextWakeLocked(); ok && at <= t {
 		t = at - 1

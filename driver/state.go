@@ -10,13 +10,14 @@ import (
 // state is everything the interrupt lock guards. Names follow Serial.sys's
 // device extension where there is one.
 type state struct {
-	wire   Wire
-	closed bool
-	seq    uint64
-	chip   *uart16550.UART
-	inbox  []Input
-	inISR  bool // runLocked is servicing the chip at its own virtual instant
-	fcr    byte // what the driver last programmed into the write-only FCR
+	wire    Wire
+	closed  bool
+	seq     uint64
+	chip    *uart16550.UART
+	inbox   []Input
+	inISR   bool // runLocked is servicing the chip at its own virtual instant
+	fcr     byte // what the driver last programmed into the write-only FCR
+	touched bool // a locked section outside the ISR accessed the chip
 
 	// Settings. They persist across opens, as in Serial.sys.
 	baud     uint32
