@@ -142,7 +142,7 @@ func (d *Device) deviceControlLocked(a *afterUnlock, irp *IRP) {
 	case ioctl.Purge:
 		irp.queued = true
 		s.purgeQ = append(s.purgeQ, irp)
-		d.startPurgeLocked()
+		d.startPurgeLocked(a)
 	case ioctl.GetCommStatus:
 		st := ioctl.CommStatus{
 			Errors:           s.errorWord,

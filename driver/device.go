@@ -20,8 +20,15 @@ const DefaultQueueSize = 4096
 // chip put on its pins, in order and stamped with virtual time; it is
 // called from the ISR goroutine with no lock held and must not block for
 // long (hand the signals on, do not wait for the far end).
+//
+// taken, when not nil, must be called once the far end has applied the
+// signals (InputThen does that). At timing off a character takes no time,
+// so nothing but this acknowledgement stops a transmitter from emptying a
+// whole write into the line before the receiver's RTS or XOFF can reach
+// it: a device sends its next FIFO's worth of data only after the last
+// was taken, as the pace of a real line would allow.
 type Wire interface {
-	Transmit(from *Device, signals []uart16550.Signal)
+	Transmit(from *Device, signals []uart16550.Signal, taken func())
 }
 
 // Input is one change the far end makes to the UART's input pins.
@@ -56,7 +63,11 @@ type Options struct {
 	// Zero means 8 data bits and no parity.
 	DataBits uint8
 	Parity   uart16550.Parity
-	Logger   zerolog.Logger
+	// Epoch is the zero of the device's virtual time; zero means now.
+	// Devices wired together must share one, since their wire stamps
+	// what it carries with the sender's clock.
+	Epoch  time.Time
+	Logger zerolog.Logger
 	// Trace, if set, sees every IRP as it starts and completes. It is
 	// called with no lock held and must not block.
 	Trace func(TraceEvent)
@@ -94,10 +105,13 @@ func New(opts Options) *Device {
 		name:    opts.Name,
 		log:     opts.Logger,
 		trace:   opts.Trace,
-		epoch:   time.Now(),
+		epoch:   opts.Epoch,
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		isrDone: make(chan struct{}),
+	}
+	if d.epoch.IsZero() {
+		d.epoch = time.Now()
 	}
 	d.dpcs = dpc.NewQueue(dpc.Options{Logger: d.log})
 	d.initDPCs()
@@ -114,7 +128,10 @@ func (d *Device) Name() string { return d.name }
 func (d *Device) SetWire(w Wire) {
 	d.mu.Lock()
 	d.s.wire = w
-	d.mu.Unlock()
+	d.s.txRound = false // an old wire's acknowledgement will not come
+	d.s.touched = true
+	d.unlock(&afterUnlock{})
+	d.kick()
 }
 
 // Close cancels every request, stops the ISR goroutine and the DPC queue,
@@ -133,6 +150,15 @@ func (d *Device) Close() error {
 	close(d.stop)
 	<-d.isrDone
 	d.dpcs.Close()
+	// Input still in the inbox is dropped, but whoever sent it must not
+	// wait for it forever.
+	d.mu.Lock()
+	dones := d.s.inboxDone
+	d.s.inboxDone, d.s.inbox = nil, nil
+	d.mu.Unlock()
+	for _, w := range dones {
+		w.fn()
+	}
 	return nil
 }
 
@@ -194,10 +220,57 @@ func (d *Device) Cancel(irp *IRP) bool {
 
 // Input delivers changes on the input pins; the ISR goroutine applies them
 // in time order.
-func (d *Device) Input(in ...Input) {
+func (d *Device) Input(in ...Input) { d.InputThen(nil, in...) }
+
+// InputThen is Input, and calls done (from the ISR goroutine, with no lock
+// held) once every one of in has been applied. A Wire passes its taken
+// callback here. If the device is closed first, done is called by Close.
+func (d *Device) InputThen(done func(), in ...Input) {
 	d.mu.Lock()
+	if d.s.closed && d.isrFinished() {
+		d.mu.Unlock()
+		if done != nil {
+			done()
+		}
+		return
+	}
+	start := len(d.s.inbox)
 	d.s.inbox = append(d.s.inbox, in...)
+	if d.s.instant {
+		// Nothing takes time at timing off: whatever the sender's clock
+		// said, it is here now.
+		for i := start; i < len(d.s.inbox); i++ {
+			d.s.inbox[i].At = 0
+		}
+	}
+	if done != nil {
+		var at time.Duration
+		for _, x := range in {
+			at = max(at, x.At)
+		}
+		d.s.inboxDone = append(d.s.inboxDone, pendingDone{at: at, fn: done})
+	}
 	d.mu.Unlock()
+	d.kick()
+}
+
+// isrFinished reports whether the ISR goroutine has ended.
+func (d *Device) isrFinished() bool {
+	select {
+	case <-d.isrDone:
+		return true
+	default:
+		return false
+	}
+}
+
+// roundTaken is the taken callback for a round of characters sent at
+// timing off: the far end has them, so the next may go.
+func (d *Device) roundTaken() {
+	d.mu.Lock()
+	d.s.txRound = false
+	d.s.touched = true
+	d.unlock(&afterUnlock{})
 	d.kick()
 }
 

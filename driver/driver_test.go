@@ -15,6 +15,7 @@ import (
 // pair returns two open devices on a null-modem cable at the given baud.
 func pair(t *testing.T, opts driver.Options, baud uint32) (a, b *driver.Device) {
 	t.Helper()
+	opts.Epoch = time.Now()
 	oa, ob := opts, opts
 	oa.Name, ob.Name = "A", "B"
 	a, b = driver.New(oa), driver.New(ob)
@@ -24,6 +25,7 @@ func pair(t *testing.T, opts driver.Options, baud uint32) (a, b *driver.Device) 
 		mustCall(t, d, &driver.IRP{Major: driver.MajorCreate})
 		mustCall(t, d, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: baud}))
 	}
+	synctest.Wait() // DTR and RTS went up at open: let the cable carry them
 	return a, b
 }
 
@@ -67,3 +69,5 @@ func TestWriteReadAcrossNullModem(t *testing.T) {
 		}
 	})
 }
+
+func connect(a, b *driver.Device) { line.Connect(a, b, line.Options{}) }

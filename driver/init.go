@@ -32,6 +32,7 @@ func (d *Device) initDPCs() {
 func (d *Device) initState(opts Options) {
 	s := &d.s
 	s.wire = opts.Wire
+	s.instant = opts.Instant
 	s.chip = uart16550.New(uart16550.Options{FIFODepth: opts.FIFODepth, Instant: opts.Instant})
 	size := opts.QueueSize
 	if size <= 0 {

@@ -17,6 +17,7 @@ func (d *Device) isrLoop() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var signals []uart16550.Signal
+	var dones []func()
 	for {
 		select {
 		case <-d.stop:
@@ -26,10 +27,27 @@ func (d *Device) isrLoop() {
 		case <-timer.C:
 		}
 		d.mu.Lock()
-		d.runLocked(d.vnow())
+		now := d.vnow()
+		d.runLocked(now)
 		next, ok := d.nextWakeLocked()
 		signals = d.s.chip.TakeSignals(signals[:0])
 		wire := d.s.wire
+		var taken func()
+		if d.s.txRound && !d.s.txRoundOut && wire != nil && hasChar(signals) {
+			// The round written into the FIFO is on its way: the next
+			// goes when the far end has taken it.
+			taken, d.s.txRoundOut = d.roundTaken, true
+		}
+		dones = dones[:0]
+		keep := d.s.inboxDone[:0]
+		for _, w := range d.s.inboxDone {
+			if w.at <= now {
+				dones = append(dones, w.fn)
+			} else {
+				keep = append(keep, w)
+			}
+		}
+		d.s.inboxDone = keep
 		d.mu.Unlock()
 
 		if ok {
@@ -38,9 +56,24 @@ func (d *Device) isrLoop() {
 			timer.Stop()
 		}
 		if len(signals) > 0 && wire != nil {
-			wire.Transmit(d, signals)
+			wire.Transmit(d, signals, taken)
+		}
+		// The far end's reaction (RTS, XOFF) went out above, ahead of the
+		// acknowledgement that lets it send more.
+		for _, fn := range dones {
+			fn()
 		}
 	}
+}
+
+// hasChar reports whether signals carry a character.
+func hasChar(signals []uart16550.Signal) bool {
+	for _, sg := range signals {
+		if sg.Kind == uart16550.SignalChar {
+			return true
+		}
+	}
+	return false
 }
 
 // nextWakeLocked is when the ISR goroutine must run next: the chip's next

@@ -10,14 +10,20 @@ import (
 // state is everything the interrupt lock guards. Names follow Serial.sys's
 // device extension where there is one.
 type state struct {
-	wire    Wire
-	closed  bool
-	seq     uint64
-	chip    *uart16550.UART
-	inbox   []Input
-	inISR   bool // runLocked is servicing the chip at its own virtual instant
-	fcr     byte // what the driver last programmed into the write-only FCR
-	touched bool // a locked section outside the ISR accessed the chip
+	wire   Wire
+	closed bool
+	seq    uint64
+	chip   *uart16550.UART
+	inbox  []Input
+	// inboxDone are InputThen callbacks waiting for their input to be
+	// applied.
+	inboxDone  []pendingDone
+	instant    bool // timing off
+	txRound    bool // timing off: data sent and not yet taken by the far end
+	txRoundOut bool // the wire has the callback that ends txRound
+	inISR      bool // runLocked is servicing the chip at its own virtual instant
+	fcr        byte // what the driver last programmed into the write-only FCR
+	touched    bool // a locked section outside the ISR accessed the chip
 
 	// Settings. They persist across opens, as in Serial.sys.
 	baud     uint32
@@ -92,6 +98,12 @@ type Stats struct {
 	DSRCount                uint64
 	RingCount               uint64
 	DCDCount                uint64
+}
+
+// pendingDone is an InputThen callback and the time of its last input.
+type pendingDone struct {
+	at time.Duration
+	fn func()
 }
 
 // timerSlot is a one-shot timer that queues a DPC, with a generation so a

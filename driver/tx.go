@@ -14,7 +14,7 @@ func (d *Device) txWorkLocked() bool {
 		return true
 	case s.immediate != nil && !s.immSent && held&^txWaitingForXon == 0:
 		return true
-	case s.curWrite != nil && !s.writeDone && held == 0:
+	case s.curWrite != nil && !s.writeDone && held == 0 && !s.txRound:
 		return true
 	}
 	return false
@@ -44,7 +44,8 @@ func (d *Device) transmitLocked() {
 		s.immSent = true
 		d.sendLocked(s.immediate.Input.(byte))
 		d.dpcs.Insert(d.imDpc, nil, nil)
-	case s.curWrite != nil && !s.writeDone && held == 0:
+	case s.curWrite != nil && !s.writeDone && held == 0 && !s.txRound:
+		s.txRound, s.txRoundOut = s.instant && s.wire != nil, false
 		buf := s.curWrite.Buffer
 		n := min(c.State().FIFODepth, len(buf)-s.writeOff)
 		for _, b := range buf[s.writeOff : s.writeOff+n] {

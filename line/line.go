@@ -35,12 +35,12 @@ func Connect(a, b *driver.Device, opts Options) *NullModem {
 }
 
 // Transmit implements driver.Wire.
-func (n *NullModem) Transmit(from *driver.Device, signals []uart16550.Signal) {
+func (n *NullModem) Transmit(from *driver.Device, signals []uart16550.Signal, taken func()) {
 	to := n.b
 	if from == n.b {
 		to = n.a
 	}
-	to.Input(convert(signals, to, n.opts)...)
+	to.InputThen(taken, convert(signals, to, n.opts)...)
 }
 
 // Loopback is a loopback plug: TX to RX, RTS to CTS, DTR to DSR and DCD on
@@ -59,8 +59,8 @@ func Plug(d *driver.Device, opts Options) *Loopback {
 }
 
 // Transmit implements driver.Wire.
-func (l *Loopback) Transmit(from *driver.Device, signals []uart16550.Signal) {
-	from.Input(convert(signals, from, l.opts)...)
+func (l *Loopback) Transmit(from *driver.Device, signals []uart16550.Signal, taken func()) {
+	from.InputThen(taken, convert(signals, from, l.opts)...)
 }
 
 var (

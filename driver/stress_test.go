@@ -1,0 +1,165 @@
+package driver_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/internal/race"
+	"github.com/vcomd/vcomd/ioctl"
+)
+
+// stressBytes is how much each direction carries: 10 MB, or 1 MB under the
+// race detector, which slows the byte path tenfold (the race run checks
+// the concurrency, .ci/run runs the full 10 MB without it).
+// VCOMD_STRESS_BYTES overrides both.
+func stressBytes(t *testing.T) int {
+	def := 10 << 20
+	if race.Enabled {
+		def = 1 << 20
+	}
+	if v := os.Getenv("VCOMD_STRESS_BYTES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("VCOMD_STRESS_BYTES: %v", err)
+		}
+		return n
+	}
+	return def
+}
+
+// stream writes data on from in 64 KiB writes and reads len(data) on to,
+// at the same time, and checks every byte.
+func stream(t *testing.T, from, to *driver.Device, data []byte) error {
+	var wg sync.WaitGroup
+	var werr error
+	wg.Go(func() {
+		for off := 0; off < len(data); off += 64 << 10 {
+			w := driver.NewWrite(data[off:min(off+64<<10, len(data))])
+			if _, err := from.Call(context.Background(), w); err != nil {
+				werr = err
+				return
+			}
+		}
+	})
+	got := make([]byte, 0, len(data))
+	buf := make([]byte, 64<<10)
+	for len(got) < len(data) {
+		r := driver.NewRead(buf[:min(len(buf), len(data)-len(got))])
+		st, err := to.Call(context.Background(), r)
+		if err != nil && st != driver.StatusTimeout {
+			return err
+		}
+		got = append(got, r.Data()...)
+	}
+	wg.Wait()
+	if werr != nil {
+		return werr
+	}
+	if !bytes.Equal(got, data) {
+		for i := range got {
+			if got[i] != data[i] {
+				t.Errorf("first difference at byte %d of %d", i, len(data))
+				break
+			}
+		}
+		t.Fatal("data corrupted")
+	}
+	return nil
+}
+
+// Both directions at once through two devices on a null-modem cable with
+// RTS/CTS flow control, every byte checked: at timing off and at 115200
+// baud in virtual time.
+func TestStressBothWays(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		instant bool
+		size    int
+	}{
+		{"timing off", true, stressBytes(t)},
+		{"115200 baud virtual time", false, stressBytes(t)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := pair(t, driver.Options{Instant: tc.instant, FIFODepth: fifoFor(tc.instant)}, 115200)
+				hf := ioctl.HandFlow{ControlHandShake: ioctl.DTRControl | ioctl.CTSHandshake, FlowReplace: ioctl.RTSHandshake, XonLimit: 2048, XoffLimit: 512}
+				setHandflow(t, a, hf)
+				setHandflow(t, b, hf)
+				for _, d := range []*driver.Device{a, b} {
+					setTimeouts(t, d, ioctl.Timeouts{ReadIntervalTimeout: max, ReadTotalTimeoutMultiplier: max, ReadTotalTimeoutConstant: 60_000})
+				}
+				ab, ba := pattern(tc.size), pattern(tc.size + 1)[1:]
+				var wg sync.WaitGroup
+				wg.Go(func() {
+					if err := stream(t, a, b, ab); err != nil {
+						t.Errorf("A to B: %v", err)
+					}
+				})
+				if err := stream(t, b, a, ba); err != nil {
+					t.Errorf("B to A: %v", err)
+				}
+				wg.Wait()
+				for _, d := range []*driver.Device{a, b} {
+					if st := stats(t, d); st.BufferOverrunErrorCount != 0 || st.SerialOverrunErrorCount != 0 || st.ReceivedCount != uint32(tc.size) {
+						t.Errorf("%s stats %+v", d.Name(), st)
+					}
+				}
+			})
+		})
+	}
+}
+
+// fifoFor is the FIFO depth a port uses: deeper at timing off, where it
+// only saves interrupts.
+func fifoFor(instant bool) int {
+	if instant {
+		return 256
+	}
+	return 16
+}
+
+// BenchmarkThroughput measures MB/s one way through two devices back to
+// back at timing off, in 64 KiB writes.
+func BenchmarkThroughput(b *testing.B) {
+	for _, depth := range []int{16, 256, 4096} {
+		b.Run("fifo"+strconv.Itoa(depth), func(b *testing.B) {
+			opts := driver.Options{Instant: true, FIFODepth: depth, QueueSize: 1 << 16, Epoch: time.Now()}
+			oa, ob := opts, opts
+			oa.Name, ob.Name = "A", "B"
+			da, db := driver.New(oa), driver.New(ob)
+			defer da.Close()
+			defer db.Close()
+			connect(da, db)
+			hf := ioctl.HandFlow{ControlHandShake: ioctl.DTRControl | ioctl.CTSHandshake, FlowReplace: ioctl.RTSHandshake, XonLimit: 1 << 15, XoffLimit: 1 << 13}
+			for _, d := range []*driver.Device{da, db} {
+				d.Submit(&driver.IRP{Major: driver.MajorCreate})
+				d.Call(context.Background(), driver.NewIoctl(ioctl.SetHandflow, hf))
+				d.Call(context.Background(), driver.NewIoctl(ioctl.SetTimeouts, ioctl.Timeouts{ReadIntervalTimeout: max, ReadTotalTimeoutMultiplier: max, ReadTotalTimeoutConstant: 60_000}))
+			}
+			chunk := pattern(64 << 10)
+			b.SetBytes(int64(len(chunk)))
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				buf := make([]byte, 64<<10)
+				for want := b.N * len(chunk); want > 0; {
+					r := driver.NewRead(buf)
+					db.Call(context.Background(), r)
+					want -= r.Information()
+				}
+			}()
+			b.ResetTimer()
+			for range b.N { // not b.Loop: the reader must know b.N up front
+				da.Call(context.Background(), driver.NewWrite(chunk))
+			}
+			<-done
+		})
+	}
+}
