@@ -239,8 +239,9 @@ func (d *Device) InputThen(done func(), in ...Input) {
 	if d.s.instant {
 		// Nothing takes time at timing off: whatever the sender's clock
 		// said, it is here now.
+		now := d.vnow()
 		for i := start; i < len(d.s.inbox); i++ {
-			d.s.inbox[i].At = 0
+			d.s.inbox[i].At = now
 		}
 	}
 	if done != nil {
