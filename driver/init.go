@@ -5,9 +5,10 @@ import (
 	"github.com/vcomd/vcomd/uart16550"
 )
 
-// The UART's FIFO programming: FIFOs on, receive trigger at 14 bytes. The
-// character timeout picks up whatever is left below the trigger.
-const fcrDefault = uart16550.FCREnable | uart16550.FCRTrigger14
+// The UART's FIFO programming: FIFOs on, receive trigger at 8 bytes, the
+// default of both Serial.sys (RxFIFO) and the Linux 8250 driver for a
+// 16550A. The character timeout picks up whatever is left below it.
+const fcrDefault = uart16550.FCREnable | uart16550.FCRTrigger8
 
 // initDPCs creates the CustomDpc objects: one per kind of deferred work,
 // so that each can be queued independently of the others.

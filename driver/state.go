@@ -65,8 +65,9 @@ type state struct {
 	// Write side.
 	writeQ     []*IRP
 	curWrite   *IRP
-	writeOff   int  // bytes of curWrite handed to the UART
-	writeDone  bool // the ISR handed the last byte; CompleteWriteDpc will finish it
+	writeOff   int    // bytes of curWrite handed to the UART
+	writeDone  bool   // the ISR handed the last byte; CompleteWriteDpc will finish it
+	written    []*IRP // writes the ISR finished and went past; CompleteWriteDpc completes them
 	writeTimer timerSlot
 	immediate  *IRP // IOCTL_SERIAL_IMMEDIATE_CHAR waiting to go out
 	immSent    bool

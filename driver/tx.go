@@ -55,6 +55,7 @@ func (d *Device) transmitLocked() {
 		if s.writeOff == len(buf) {
 			s.writeDone = true
 			d.dpcs.Insert(d.writeDpc, nil, nil)
+			d.chainWriteLocked()
 		}
 	}
 }

@@ -15,14 +15,7 @@ func (d *Device) startWriteLocked(a *afterUnlock) {
 			d.completeLocked(a, irp, StatusSuccess, 0)
 			continue
 		}
-		s.curWrite = irp
-		s.writeOff = 0
-		s.writeDone = false
-		t := s.timeouts
-		if m, c := t.WriteTotalTimeoutMultiplier, t.WriteTotalTimeoutConstant; m != 0 || c != 0 {
-			d.armTimerLocked(&s.writeTimer, totalTimeout(len(irp.Buffer), m, c), d.writeTotalDpc)
-		}
-		irp.onCancel = func(a *afterUnlock) { d.finishWriteLocked(a, StatusCancelled) }
+		d.beginWriteLocked(irp)
 		d.kickTxLocked()
 		a.kick = true
 		return
@@ -30,6 +23,42 @@ func (d *Device) startWriteLocked(a *afterUnlock) {
 	if s.curWrite == nil {
 		d.processEmptyTransmitLocked()
 	}
+}
+
+// beginWriteLocked makes irp the current write, with its timer.
+func (d *Device) beginWriteLocked(irp *IRP) {
+	s := &d.s
+	s.curWrite = irp
+	s.writeOff = 0
+	s.writeDone = false
+	t := s.timeouts
+	if m, c := t.WriteTotalTimeoutMultiplier, t.WriteTotalTimeoutConstant; m != 0 || c != 0 {
+		d.armTimerLocked(&s.writeTimer, totalTimeout(len(irp.Buffer), m, c), d.writeTotalDpc)
+	}
+	irp.onCancel = func(a *afterUnlock) { d.finishWriteLocked(a, StatusCancelled) }
+}
+
+// chainWriteLocked lets the ISR go straight on to the next queued write
+// once the current one is all with the UART, leaving its completion to
+// CompleteWriteDpc. Serial.sys starts the next write from that DPC, which
+// on Windows runs within microseconds; here a DPC may wait for the
+// scheduler longer than a FIFO takes to drain, and the line would idle
+// between writes where a real port's transmit buffer runs on.
+func (d *Device) chainWriteLocked() {
+	s := &d.s
+	if !s.writeDone || len(s.writeQ) == 0 {
+		return
+	}
+	next := s.writeQ[0]
+	if next.Major != MajorWrite || len(next.Buffer) == 0 {
+		return // a flush or an empty write completes in order, from the DPC
+	}
+	d.stopTimerLocked(&s.writeTimer)
+	s.curWrite.onCancel = nil
+	s.written = append(s.written, s.curWrite)
+	s.writeQ = s.writeQ[1:]
+	next.queued = false
+	d.beginWriteLocked(next)
 }
 
 // finishWriteLocked completes the current write and starts the next.
@@ -64,8 +93,16 @@ func (d *Device) processEmptyTransmitLocked() {
 // CompleteWriteDpc: the ISR handed the write's last byte to the UART.
 func (d *Device) completeWriteDpc() {
 	d.locked(func(a *afterUnlock) {
-		if d.s.writeDone {
+		s := &d.s
+		for _, irp := range s.written {
+			d.completeLocked(a, irp, StatusSuccess, len(irp.Buffer))
+		}
+		s.written = s.written[:0]
+		if s.writeDone {
 			d.finishWriteLocked(a, StatusSuccess)
+		}
+		if s.curWrite == nil {
+			d.processEmptyTransmitLocked()
 		}
 	})
 }

@@ -142,14 +142,17 @@ const (
 	EvAll      WaitMask = 0x1FFF
 )
 
-var evNames = []string{"RXCHAR", "RXFLAG", "TXEMPTY", "CTS", "DSR", "RLSD", "BREAK", "ERR", "RING", "PERR", "RX80FULL", "EVENT1", "EVENT2"}
+// The flag-name lists are functions so that no caller can change them.
+func evNames() []string {
+	return []string{"RXCHAR", "RXFLAG", "TXEMPTY", "CTS", "DSR", "RLSD", "BREAK", "ERR", "RING", "PERR", "RX80FULL", "EVENT1", "EVENT2"}
+}
 
 // String lists the events: "RXCHAR|CTS".
-func (m WaitMask) String() string { return flagString(uint32(m), evNames) }
+func (m WaitMask) String() string { return flagString(uint32(m), evNames()) }
 
 // ParseWaitMask turns "rxchar,cts" or "RXCHAR|CTS" into a mask.
 func ParseWaitMask(s string) (WaitMask, error) {
-	v, err := parseFlags(s, evNames)
+	v, err := parseFlags(s, evNames())
 	return WaitMask(v), err
 }
 
@@ -165,10 +168,12 @@ const (
 	PurgeAll     PurgeMask = 0xF
 )
 
-var purgeNames = []string{"TXABORT", "RXABORT", "TXCLEAR", "RXCLEAR"}
+func purgeNames() []string {
+	return []string{"TXABORT", "RXABORT", "TXCLEAR", "RXCLEAR"}
+}
 
 // String lists the flags: "TXABORT|TXCLEAR".
-func (m PurgeMask) String() string { return flagString(uint32(m), purgeNames) }
+func (m PurgeMask) String() string { return flagString(uint32(m), purgeNames()) }
 
 // CommStatus is SERIAL_STATUS, the answer to GET_COMMSTATUS.
 type CommStatus struct {
@@ -201,14 +206,19 @@ const (
 	RxWaitingForDSR   = 0x40
 )
 
-var errorNames = []string{"BREAK", "FRAMING", "OVERRUN", "QUEUEOVERRUN", "PARITY"}
-var holdNames = []string{"CTS", "DSR", "DCD", "XON", "XOFF_SENT", "BREAK", "RX_DSR"}
+func errorNames() []string {
+	return []string{"BREAK", "FRAMING", "OVERRUN", "QUEUEOVERRUN", "PARITY"}
+}
+
+func holdNames() []string {
+	return []string{"CTS", "DSR", "DCD", "XON", "XOFF_SENT", "BREAK", "RX_DSR"}
+}
 
 // ErrorString lists SERIAL_ERROR_* bits.
-func ErrorString(v uint32) string { return flagString(v, errorNames) }
+func ErrorString(v uint32) string { return flagString(v, errorNames()) }
 
 // HoldString lists hold reasons.
-func HoldString(v uint32) string { return flagString(v, holdNames) }
+func HoldString(v uint32) string { return flagString(v, holdNames()) }
 
 // PerfStats is SERIALPERF_STATS.
 type PerfStats struct {

@@ -3,7 +3,10 @@ package ioctl
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"reflect"
 )
 
 // InvalidParameterError says which field of which request is impossible and
@@ -15,6 +18,7 @@ type InvalidParameterError struct {
 	Reason string
 }
 
+// Error names the request, the field, its value and the reason.
 func (e *InvalidParameterError) Error() string {
 	return fmt.Sprintf("%s: %s = %v: %s", e.Code, e.Field, e.Value, e.Reason)
 }
@@ -177,9 +181,11 @@ func ValidateInput(code Code, input any) error {
 		}
 		return nil
 	}
-	wantType := fmt.Sprintf("%T", want)[1:]
-	if got := fmt.Sprintf("%T", input); got != wantType {
-		return fmt.Errorf("%s takes a %s, got %s", code, wantType, got)
+	// Compare types, not their printed names: another package's
+	// "ioctl.BaudRate" would pass a name check and then panic in the
+	// driver's type assertion.
+	if wantType := reflect.TypeOf(want).Elem(); reflect.TypeOf(input) != wantType {
+		return fmt.Errorf("%s takes a %s, got %T", code, wantType, input)
 	}
 	if v, ok := input.(validator); ok {
 		if err := v.Validate(); err != nil {
@@ -204,8 +210,13 @@ type requestJSON struct {
 	Input json.RawMessage `json:"input,omitempty"`
 }
 
-// MarshalJSON writes the request with the IOCTL's name.
+// MarshalJSON writes the request with the IOCTL's name. An unknown code
+// is an error, since its JSON would name no IOCTL and could not be read
+// back.
 func (r Request) MarshalJSON() ([]byte, error) {
+	if r.Code.name() == "" {
+		return nil, fmt.Errorf("encoding request: unknown IOCTL %s", r.Code)
+	}
 	var raw json.RawMessage
 	if r.Input != nil {
 		b, err := json.Marshal(r.Input)
@@ -219,34 +230,56 @@ func (r Request) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads a request, decoding its input into the type the
 // IOCTL carries; unknown names, unknown fields and bad values are errors
-// that say what is wrong.
+// that say what is wrong. On error r is left as it was.
 func (r *Request) UnmarshalJSON(b []byte) error {
 	var rj requestJSON
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rj); err != nil {
+	if err := decodeStrict(b, &rj); err != nil {
 		return fmt.Errorf("request: %w", err)
+	}
+	if rj.Ioctl == "" {
+		return errors.New(`request: "ioctl" is missing or empty`)
 	}
 	code, ok := Lookup(rj.Ioctl)
 	if !ok {
 		return fmt.Errorf("request: unknown ioctl %q", rj.Ioctl)
 	}
+	// A null input counts as none: decoding null into a struct leaves
+	// its zero value, which would quietly pass for SET_CHARS or
+	// SET_WAIT_MASK.
+	hasInput := len(rj.Input) > 0 && string(rj.Input) != "null"
 	in, _ := NewInput(code)
 	switch {
-	case in == nil && len(rj.Input) > 0 && string(rj.Input) != "null":
+	case in == nil && hasInput:
 		return fmt.Errorf("%s takes no input", code)
-	case in != nil && len(rj.Input) == 0:
+	case in != nil && !hasInput:
 		return fmt.Errorf("%s needs an input", code)
 	case in != nil:
-		dec := json.NewDecoder(bytes.NewReader(rj.Input))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(in); err != nil {
+		if err := decodeStrict(rj.Input, in); err != nil {
 			return fmt.Errorf("%s input: %w", code, err)
 		}
 	}
-	r.Code = code
-	r.Input = deref(in)
-	return ValidateInput(code, r.Input)
+	input := deref(in)
+	if err := ValidateInput(code, input); err != nil {
+		return err
+	}
+	r.Code, r.Input = code, input
+	return nil
+}
+
+// decodeStrict decodes exactly one JSON value with no unknown fields.
+// Trailing data is an error because json.Decoder stops after the first
+// value, and UnmarshalJSON may be called directly rather than through
+// json.Unmarshal, which would have caught it.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("unexpected data after the JSON value")
+	}
+	return nil
 }
 
 // deref turns the pointer NewInput made back into a value.

@@ -1,0 +1,117 @@
+// Command vcomd gives Linux programs serial ports without hardware: each
+// port is a pty behind an emulated 16550A, wired to a null-modem peer or a
+// loopback plug. See the README for the flags and config file.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/vcomd/vcomd/config"
+	"github.com/vcomd/vcomd/daemon"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the daemon's life: exit status 2 for bad flags or config (and
+// nothing created), 1 when the ports cannot be created, 0 after a clean
+// stop.
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := config.Parse(args, os.Getenv, os.Geteuid() == 0)
+	if errors.Is(err, flag.ErrHelp) {
+		config.Usage(stdout)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vcomd: %v\n", err)
+		return 2
+	}
+	log, err := logger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "vcomd: %v\n", err)
+		return 2
+	}
+	d, err := daemon.New(cfg, daemon.Options{Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "vcomd: %v\n", err)
+		return 1
+	}
+	for _, p := range d.Ports() {
+		peer := "loopback"
+		if p.Peer != "" {
+			peer = "pair with " + p.Peer
+		}
+		fmt.Fprintf(stdout, "%s\t%s -> %s\t(%s)\n", p.Name, p.Link, p.Path(), peer)
+	}
+	_, _ = sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	for s := range sig {
+		if s == syscall.SIGHUP {
+			reload(d, args, log)
+			continue
+		}
+		_, _ = sddaemon.SdNotify(false, sddaemon.SdNotifyStopping)
+		// Data in flight gets a second to finish, as a serial port's
+		// close would give it.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		d.Close(ctx)
+		cancel()
+		log.Info().Str("signal", s.String()).Msg("stopped")
+		return 0
+	}
+	return 0
+}
+
+// reload re-reads the flags and config file and applies the difference;
+// a bad config is reported and changes nothing.
+func reload(d *daemon.Daemon, args []string, log zerolog.Logger) {
+	_, _ = sddaemon.SdNotify(false, sddaemon.SdNotifyReloading)
+	defer sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
+	cfg, err := config.Parse(args, os.Getenv, os.Geteuid() == 0)
+	if err == nil {
+		err = d.Apply(cfg)
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("reload refused; ports unchanged")
+		return
+	}
+	log.Info().Int("ports", len(d.Ports())).Msg("reloaded")
+}
+
+// logger builds the zerolog logger: console on a terminal, JSON otherwise,
+// unless the config says which.
+func logger(cfg *config.Config, w io.Writer) (zerolog.Logger, error) {
+	level := zerolog.InfoLevel
+	if cfg.LogLevel != "" {
+		l, err := zerolog.ParseLevel(cfg.LogLevel)
+		if err != nil {
+			return zerolog.Logger{}, fmt.Errorf("--log-level %q: %w", cfg.LogLevel, err)
+		}
+		level = l
+	}
+	console := cfg.LogFormat == "console"
+	if cfg.LogFormat == "" || cfg.LogFormat == "auto" {
+		f, ok := w.(*os.File)
+		console = ok && isatty.IsTerminal(f.Fd())
+	}
+	if console {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
+}

@@ -1,0 +1,401 @@
+// Package daemon runs a set of virtual ports: for each port a device
+// behind a pty with a link to it, wired to its peer or to a loopback plug,
+// as a config.Config describes them. It adds and removes ports at run time
+// without disturbing the others.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vcomd/vcomd/config"
+	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/ioctl"
+	"github.com/vcomd/vcomd/line"
+	"github.com/vcomd/vcomd/ptyfront"
+	"github.com/vcomd/vcomd/uart16550"
+)
+
+// Daemon is a running set of ports.
+type Daemon struct {
+	log     zerolog.Logger
+	watcher *ptyfront.Watcher
+	epoch   time.Time
+	trace   func(driver.TraceEvent)
+
+	mu    sync.Mutex
+	cfg   *config.Config
+	ports map[string]*Port // by name
+}
+
+// Port is one running port.
+type Port struct {
+	Name string
+	Link string // the symlink, DIR/Name unless configured
+	Peer string // the other end's name; empty for a loopback port
+	Spec config.Port
+
+	dev *driver.Device
+	pty *ptyfront.Port
+}
+
+// Path is the pty slave the link points to.
+func (p *Port) Path() string { return p.pty.Path() }
+
+// Device is the driver device behind the port.
+func (p *Port) Device() *driver.Device { return p.dev }
+
+// PTY is the port's pty front.
+func (p *Port) PTY() *ptyfront.Port { return p.pty }
+
+// Options configure a daemon beyond its config.
+type Options struct {
+	Logger zerolog.Logger
+	// Trace, if set, sees every request on every port.
+	Trace func(driver.TraceEvent)
+}
+
+// New creates the directory and every port of cfg. On error nothing is
+// left behind.
+func New(cfg *config.Config, opts Options) (*Daemon, error) {
+	if err := makeDir(cfg.Dir); err != nil {
+		return nil, err
+	}
+	w, err := ptyfront.NewWatcher()
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{
+		log:     opts.Logger,
+		watcher: w,
+		epoch:   time.Now(),
+		trace:   opts.Trace,
+		cfg:     &config.Config{Dir: cfg.Dir},
+		ports:   make(map[string]*Port),
+	}
+	if err := d.Apply(cfg); err != nil {
+		d.Close(context.Background())
+		return nil, err
+	}
+	return d, nil
+}
+
+// makeDir creates the links' directory, or checks that an existing one is
+// a directory and not a link someone planted.
+func makeDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		mode := os.FileMode(0o755)
+		if filepath.Dir(dir) == filepath.Clean(os.TempDir()) {
+			mode = 0o700 // a private directory in a shared place
+		}
+		if err := os.MkdirAll(dir, mode); err != nil {
+			return fmt.Errorf("creating %s: %w", dir, err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("directory %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("directory %s: exists and is not a directory", dir)
+	}
+	return nil
+}
+
+// Ports lists the running ports by name.
+func (d *Daemon) Ports() []*Port {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]*Port, 0, len(d.ports))
+	for _, p := range d.ports {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *Port) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Port returns a running port by name.
+func (d *Daemon) Port(name string) (*Port, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.ports[name]
+	return p, ok
+}
+
+// wiring is how a port is connected: its peer's name, or "" for loopback.
+type wiring map[string]string
+
+func wiringOf(cfg *config.Config) wiring {
+	w := wiring{}
+	for _, pr := range cfg.Pairs {
+		w[pr[0]], w[pr[1]] = pr[1], pr[0]
+	}
+	for _, name := range cfg.Loopbacks {
+		w[name] = ""
+	}
+	return w
+}
+
+// Apply makes the running ports those of cfg: ports that are gone or whose
+// settings or wiring changed are removed, new ones created; the others
+// are not touched. On error the ports created by this call are removed
+// again and the others are left as they were.
+func (d *Daemon) Apply(cfg *config.Config) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cfg.Dir != d.cfg.Dir && len(d.ports) > 0 {
+		return fmt.Errorf("dir: cannot move from %s to %s while running", d.cfg.Dir, cfg.Dir)
+	}
+	old, next := wiringOf(d.cfg), wiringOf(cfg)
+	keep := func(name string) bool {
+		peer, ok := next[name]
+		if !ok || peer != old[name] {
+			return false
+		}
+		a, _ := d.cfg.PortByName(name)
+		b, _ := cfg.PortByName(name)
+		if a != b {
+			return false
+		}
+		if peer != "" {
+			pa, _ := d.cfg.PortByName(peer)
+			pb, _ := cfg.PortByName(peer)
+			return pa == pb
+		}
+		return true
+	}
+	for name := range d.ports {
+		if !keep(name) {
+			d.removeLocked(name)
+		}
+	}
+	var created []string
+	fail := func(err error) error {
+		for _, name := range created {
+			d.removeLocked(name)
+		}
+		return err
+	}
+	for _, spec := range cfg.Ports {
+		if _, ok := d.ports[spec.Name]; ok {
+			continue
+		}
+		p, err := d.createLocked(cfg, spec)
+		if err != nil {
+			return fail(fmt.Errorf("port %q: %w", spec.Name, err))
+		}
+		d.ports[spec.Name] = p
+		created = append(created, spec.Name)
+	}
+	for _, name := range created {
+		p := d.ports[name]
+		peer, ok := next[name]
+		switch {
+		case !ok:
+		case peer == "":
+			line.Plug(p.dev, line.Options{})
+		case name < peer || !slices.Contains(created, peer):
+			if q, ok := d.ports[peer]; ok {
+				p.Peer, q.Peer = peer, name
+				line.Connect(p.dev, q.dev, line.Options{CheckFraming: cfg.FramingErrors})
+			}
+		}
+	}
+	d.cfg = cfg
+	for _, name := range created {
+		p := d.ports[name]
+		d.log.Info().Str("port", name).Str("link", p.Link).Str("pty", p.Path()).Str("peer", p.Peer).Msg("port created")
+	}
+	return nil
+}
+
+// createLocked builds one port: device, pty and link.
+func (d *Daemon) createLocked(cfg *config.Config, spec config.Port) (*Port, error) {
+	instant := spec.Timing == config.TimingOff
+	depth := spec.FIFODepth
+	if instant {
+		// Depth only matters for timing; at timing off a deep FIFO saves
+		// interrupts.
+		depth = 4096
+	}
+	lc, err := lineControl(spec)
+	if err != nil {
+		return nil, err
+	}
+	dev := driver.New(driver.Options{
+		Name:      spec.Name,
+		FIFODepth: depth,
+		Instant:   instant,
+		DataBits:  lc.WordLength,
+		Parity:    uart16550.Parity(lc.Parity),
+		Epoch:     d.epoch,
+		Logger:    d.log,
+		Trace:     d.trace,
+	})
+	if _, err := dev.Call(context.Background(), driver.NewIoctl(ioctl.SetLineControl, lc)); err != nil {
+		dev.Close()
+		return nil, err
+	}
+	uid, gid, err := owner(spec)
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
+	pty, err := ptyfront.Open(dev, d.watcher, ptyfront.Options{Mode: spec.Mode, UID: uid, GID: gid, Logger: d.log})
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
+	link := spec.Link
+	if link == "" {
+		link = filepath.Join(cfg.Dir, spec.Name)
+	}
+	if err := makeLink(pty.Path(), link); err != nil {
+		pty.Close()
+		dev.Close()
+		return nil, err
+	}
+	return &Port{Name: spec.Name, Link: link, Spec: spec, dev: dev, pty: pty}, nil
+}
+
+// lineControl is the framing a port starts with.
+func lineControl(spec config.Port) (ioctl.LineControl, error) {
+	lc := ioctl.LineControl{WordLength: spec.DataBits, StopBits: ioctl.StopBit1}
+	if lc.WordLength == 0 {
+		lc.WordLength = 8
+	}
+	switch spec.Parity {
+	case "", "none":
+		lc.Parity = ioctl.NoParity
+	case "odd":
+		lc.Parity = ioctl.OddParity
+	case "even":
+		lc.Parity = ioctl.EvenParity
+	case "mark":
+		lc.Parity = ioctl.MarkParity
+	case "space":
+		lc.Parity = ioctl.SpaceParity
+	default:
+		return lc, fmt.Errorf("parity %q: want none, odd, even, mark or space", spec.Parity)
+	}
+	switch spec.StopBits {
+	case "", "1":
+	case "1.5":
+		lc.StopBits = ioctl.StopBits1_5
+	case "2":
+		lc.StopBits = ioctl.StopBits2
+	default:
+		return lc, fmt.Errorf("stop_bits %q: want 1, 1.5 or 2", spec.StopBits)
+	}
+	return lc, lc.Validate()
+}
+
+// owner resolves the slave's owner and group: the configured ones, else
+// group dialout where it exists, as real serial ports have.
+func owner(spec config.Port) (uid, gid int, err error) {
+	uid, gid = -1, -1
+	if spec.Owner != "" {
+		if uid, err = strconv.Atoi(spec.Owner); err != nil {
+			u, lerr := user.Lookup(spec.Owner)
+			if lerr != nil {
+				return 0, 0, fmt.Errorf("owner %q: %w", spec.Owner, lerr)
+			}
+			uid, _ = strconv.Atoi(u.Uid)
+		}
+	}
+	group := spec.Group
+	if group == "" {
+		if _, err := user.LookupGroup("dialout"); err != nil {
+			return uid, -1, nil
+		}
+		group = "dialout"
+	}
+	if gid, err = strconv.Atoi(group); err != nil {
+		g, lerr := user.LookupGroup(group)
+		if lerr != nil {
+			return 0, 0, fmt.Errorf("group %q: %w", group, lerr)
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	return uid, gid, nil
+}
+
+// makeLink points link at target atomically: a symlink under a temporary
+// name, renamed over link. rename(2) replaces a link without following
+// it; anything at link that is not a symlink is left alone and refused.
+func makeLink(target, link string) error {
+	if fi, err := os.Lstat(link); err == nil && fi.Mode()&os.ModeSymlink == 0 {
+		return fmt.Errorf("link %s: exists and is not a symlink", link)
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", link, os.Getpid())
+	_ = os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("link %s: %w", link, err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("link %s: %w", link, err)
+	}
+	return nil
+}
+
+// removeLink removes link if it still points at target: a link someone
+// else has since put there is theirs.
+func removeLink(target, link string) {
+	if got, err := os.Readlink(link); err == nil && got == target {
+		os.Remove(link)
+	}
+}
+
+// removeLocked ends a port and its wiring.
+func (d *Daemon) removeLocked(name string) {
+	p, ok := d.ports[name]
+	if !ok {
+		return
+	}
+	delete(d.ports, name)
+	if q, ok := d.ports[p.Peer]; ok && q.Peer == name {
+		q.dev.SetWire(nil)
+		q.Peer = ""
+	}
+	removeLink(p.Path(), p.Link)
+	p.pty.Close()
+	p.dev.Close()
+	d.log.Info().Str("port", name).Msg("port removed")
+}
+
+// Close lets data in flight finish until ctx ends, then removes every port
+// and its link.
+func (d *Daemon) Close(ctx context.Context) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range d.ports {
+		wg.Go(func() {
+			_, _ = p.dev.Call(ctx, &driver.IRP{Major: driver.MajorFlush})
+		})
+	}
+	wg.Wait()
+	for name := range d.ports {
+		d.removeLocked(name)
+	}
+	d.watcher.Close()
+}

@@ -1,0 +1,371 @@
+package ptyfront_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"go.bug.st/serial"
+	"golang.org/x/sys/unix"
+
+	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/ioctl"
+	"github.com/vcomd/vcomd/line"
+	"github.com/vcomd/vcomd/ptyfront"
+)
+
+// end is one side of a pair under test.
+type end struct {
+	path   string
+	dev    *driver.Device
+	port   *ptyfront.Port
+	traces chan driver.TraceEvent // completions of device-control requests
+}
+
+// newPair builds two devices on a null-modem cable, each behind a pty.
+func newPair(t *testing.T, instant bool) (a, b end) {
+	t.Helper()
+	w, err := ptyfront.NewWatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	epoch := time.Now()
+	depth := 16
+	if instant {
+		depth = 256
+	}
+	var ends [2]end
+	var devs [2]*driver.Device
+	for i, name := range []string{"A", "B"} {
+		ends[i].traces = make(chan driver.TraceEvent, 1024)
+		trace := func(ev driver.TraceEvent) {
+			if ev.Phase == driver.PhaseComplete && ev.Major == driver.MajorDeviceControl {
+				select {
+				case ends[i].traces <- ev:
+				default:
+				}
+			}
+		}
+		devs[i] = driver.New(driver.Options{Name: name, Instant: instant, FIFODepth: depth, Epoch: epoch, Trace: trace})
+	}
+	line.Connect(devs[0], devs[1], line.Options{})
+	for i, d := range devs {
+		p, err := ptyfront.Open(d, w, ptyfront.Options{UID: -1, GID: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close(); d.Close() })
+		ends[i].path, ends[i].dev, ends[i].port = p.Path(), d, p
+	}
+	return ends[0], ends[1]
+}
+
+func openSerial(t *testing.T, path string, baud int) serial.Port {
+	t.Helper()
+	p, err := serial.Open(path, &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	if err != nil {
+		t.Fatalf("go.bug.st/serial: open %s: %v", path, err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func readN(t *testing.T, r io.Reader, n int) []byte {
+	t.Helper()
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return buf
+}
+
+// go.bug.st/serial opens both ends at 9600 8N1 and data flows both ways.
+func TestSerialLibraryBothWays(t *testing.T) {
+	a, b := newPair(t, false)
+	pa, pb := openSerial(t, a.path, 9600), openSerial(t, b.path, 9600)
+	waitOpen(t, a)
+	waitOpen(t, b)
+	for _, tc := range []struct {
+		from, to serial.Port
+		msg      string
+	}{{pa, pb, "hello from A"}, {pb, pa, "and back from B"}} {
+		if _, err := tc.from.Write([]byte(tc.msg)); err != nil {
+			t.Fatal(err)
+		}
+		if got := readN(t, tc.to, len(tc.msg)); string(got) != tc.msg {
+			t.Fatalf("read %q, want %q", got, tc.msg)
+		}
+	}
+	for _, e := range []end{a, b} {
+		if got := baud(t, e.dev); got != 9600 {
+			t.Errorf("%s: device at %d baud, want 9600 from the program's termios", e.dev.Name(), got)
+		}
+	}
+}
+
+func baud(t *testing.T, d *driver.Device) uint32 {
+	t.Helper()
+	irp := driver.NewIoctl(ioctl.GetBaudRate, nil)
+	if _, err := d.Call(context.Background(), irp); err != nil {
+		t.Fatal(err)
+	}
+	return irp.Output().(ioctl.BaudRate).BaudRate
+}
+
+// Realistic timing: from the write to the last byte at the receiver takes
+// what the line takes, within 1 %, over more than a second. (The last
+// bytes reach the driver through the character timeout, 4 character times
+// after they arrive, as on a real 16550A: 0.4 % of this run.)
+func TestRealisticTiming(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 2 s")
+	}
+	for _, rate := range []int{9600, 115200} {
+		t.Run(strconv.Itoa(rate), func(t *testing.T) {
+			a, b := newPair(t, false)
+			pa, pb := openSerial(t, a.path, rate), openSerial(t, b.path, rate)
+			waitOpen(t, b)
+			n := rate / 10 * 105 / 100 // 1.05 s of 10-bit characters
+			data := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
+			start := time.Now()
+			go pa.Write(data)
+			if !bytes.Equal(readN(t, pb, n), data) {
+				t.Fatal("data corrupted")
+			}
+			got := time.Since(start)
+			want := time.Duration(n) * 10 * time.Second / time.Duration(rate)
+			ratio := float64(got) / float64(want)
+			t.Logf("%d bytes at %d baud: %v, theory %v, ratio %.4f", n, rate, got, want, ratio)
+			if ratio < 0.99 || ratio > 1.01 {
+				t.Fatalf("took %v, want %v within 1 %%", got, want)
+			}
+		})
+	}
+}
+
+// tcflush(TCIFLUSH) on one side discards what it had received and not
+// read; what comes after arrives.
+func TestTcflushDiscardsInput(t *testing.T) {
+	a, b := newPair(t, true)
+	pa, pb := openSerial(t, a.path, 115200), openSerial(t, b.path, 115200)
+	waitOpen(t, b)
+	if _, err := pa.Write(bytes.Repeat([]byte("x"), 100)); err != nil {
+		t.Fatal(err)
+	}
+	readN(t, pb, 10)
+	waitInq(t, b.path, pb, 90)
+	drainTraces(b)
+	if err := pb.ResetInputBuffer(); err != nil {
+		t.Fatal(err)
+	}
+	// The flush reaches the port through the pty's packet mode, after the
+	// call returns: data that arrives in between would be flushed too.
+	// The purge request in the trace says the port has done it.
+	waitTrace(t, b, ioctl.Purge)
+	if _, err := pa.Write([]byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readN(t, pb, 5); string(got) != "after" {
+		t.Fatalf("after tcflush read %q, want \"after\"", got)
+	}
+}
+
+func drainTraces(e end) {
+	for {
+		select {
+		case <-e.traces:
+		default:
+			return
+		}
+	}
+}
+
+func waitTrace(t *testing.T, e end, code ioctl.Code) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-e.traces:
+			if ev.Code == code {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("%s: no %s request seen", e.path, code)
+		}
+	}
+}
+
+// waitInq waits until the slave has n bytes to read. The kernel offers no
+// event for a queue reaching a level, so this looks every millisecond,
+// for at most 5 s.
+func waitInq(t *testing.T, path string, _ serial.Port, n int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCINQ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has %d bytes to read, want %d", path, got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// The port survives 100 closes and reopens by a program, and data sent
+// after each open arrives.
+func TestHundredReopens(t *testing.T) {
+	a, b := newPair(t, true)
+	pa := openSerial(t, a.path, 115200)
+	for i := range 100 {
+		pb, err := serial.Open(b.path, &serial.Mode{BaudRate: 115200})
+		if err != nil {
+			t.Fatalf("reopen %d: %v", i, err)
+		}
+		waitOpen(t, b)
+		msg := []byte{'p', byte(i)}
+		if _, err := pa.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		pb.SetReadTimeout(5 * time.Second)
+		got := make([]byte, 0, 2)
+		for len(got) < 2 {
+			buf := make([]byte, 2-len(got))
+			n, err := pb.Read(buf)
+			if err != nil || n == 0 {
+				t.Fatalf("reopen %d: read %q then %v; A %+v B %+v", i, got, err, stats(t, a.dev), stats(t, b.dev))
+			}
+			got = append(got, buf[:n]...)
+		}
+		if !bytes.Equal(got, msg) {
+			t.Fatalf("reopen %d: read %q, want %q", i, got, msg)
+		}
+		pb.Close()
+		waitState(t, b, false)
+	}
+}
+
+// waitOpen waits until the port has seen the program's open. The
+// inotify event races with the first write on the other side; without
+// this the first bytes could meet a closed port, which, like a real one,
+// drops them.
+func waitOpen(t *testing.T, e end) { t.Helper(); waitState(t, e, true) }
+
+// waitState waits until the port is open or, after a program's last close,
+// has begun to close (from then on data that arrives is dropped, as when a
+// real port is closed).
+func waitState(t *testing.T, e end, want bool) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		open, changed := e.port.State()
+		if open == want {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("%s: the port never became open=%v", e.path, want)
+		}
+	}
+}
+
+// With CRTSCTS on both ends and a reader that stops for a while, 1 MB
+// arrives complete and in order; so it does with IXON/IXOFF.
+func TestFlowControlLosesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cflag uint32
+		iflag uint32
+	}{
+		{"CRTSCTS", unix.CRTSCTS, 0},
+		{"IXON IXOFF", 0, unix.IXON | unix.IXOFF},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := newPair(t, true)
+			fa, fb := openRaw(t, a.path, tc.cflag, tc.iflag), openRaw(t, b.path, tc.cflag, tc.iflag)
+			waitOpen(t, a)
+			waitOpen(t, b)
+			data := bytes.Repeat([]byte("The quick brown fox jumps over the lazy dog 0123456789\n"), 1<<20/55+1)[:1<<20]
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				if _, err := fa.Write(data); err != nil {
+					t.Errorf("write: %v", err)
+				}
+			})
+			got := make([]byte, 0, len(data))
+			buf := make([]byte, 4096)
+			paused := false
+			for len(got) < len(data) {
+				if !paused && len(got) > 100<<10 {
+					// The reader stops while the writer goes on.
+					time.Sleep(300 * time.Millisecond)
+					paused = true
+				}
+				n, err := fb.Read(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, buf[:n]...)
+			}
+			wg.Wait()
+			if !bytes.Equal(got, data) {
+				t.Fatalf("1 MB arrived with differences (%d bytes)", len(got))
+			}
+			st := stats(t, b.dev)
+			if st.BufferOverrunErrorCount != 0 || st.SerialOverrunErrorCount != 0 {
+				t.Fatalf("overruns counted: %+v", st)
+			}
+		})
+	}
+}
+
+// openRaw opens a slave as a program using termios directly would: raw,
+// with the given flow control.
+func openRaw(t *testing.T, path string, cflag, iflag uint32) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	fd := int(f.Fd())
+	tio, err := unix.IoctlGetTermios(fd, unix.TCGETS2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tio.Iflag = iflag
+	tio.Oflag = 0
+	tio.Lflag &^= unix.ICANON | unix.ECHO | unix.ISIG | unix.IEXTEN
+	tio.Cflag = tio.Cflag&^(unix.CRTSCTS|unix.CBAUD) | cflag | unix.B115200 | unix.CREAD | unix.CLOCAL
+	tio.Ispeed, tio.Ospeed = 115200, 115200
+	tio.Cc[unix.VMIN], tio.Cc[unix.VTIME] = 1, 0
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS2, tio); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func stats(t *testing.T, d *driver.Device) ioctl.PerfStats {
+	t.Helper()
+	irp := driver.NewIoctl(ioctl.GetStats, nil)
+	if _, err := d.Call(context.Background(), irp); err != nil {
+		t.Fatal(err)
+	}
+	return irp.Output().(ioctl.PerfStats)
+}

@@ -1,0 +1,124 @@
+package ptyfront
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Watcher reports opens and closes of pty slaves by other processes. One
+// inotify instance serves every port of a daemon: the kernel allows only
+// 128 instances per user by default, far fewer than the ports a daemon
+// may carry.
+type Watcher struct {
+	f    *os.File
+	done chan struct{}
+
+	mu      sync.Mutex
+	watches map[int32]func(opened bool)
+	closed  bool
+}
+
+// NewWatcher starts the inotify instance and its reader goroutine.
+func NewWatcher() (*Watcher, error) {
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("inotify_init1: %w", err)
+	}
+	w := &Watcher{
+		// Non-blocking, so the runtime poller parks the reader: no thread
+		// is held while nothing happens, and Close wakes it.
+		f:       os.NewFile(uintptr(fd), "inotify"),
+		done:    make(chan struct{}),
+		watches: make(map[int32]func(bool)),
+	}
+	go w.run()
+	return w, nil
+}
+
+// watch calls fn(true) on every open of path by anyone and fn(false) on
+// every close. fn runs on the watcher's goroutine and must not block.
+func (w *Watcher) watch(path string, fn func(opened bool)) (int32, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, errors.New("watcher closed")
+	}
+	var wd int
+	var err error
+	cerr := w.control(func(fd int) {
+		wd, err = unix.InotifyAddWatch(fd, path, unix.IN_OPEN|unix.IN_CLOSE_WRITE|unix.IN_CLOSE_NOWRITE)
+	})
+	if err = errors.Join(cerr, err); err != nil {
+		return 0, fmt.Errorf("watching %s: %w", path, err)
+	}
+	w.watches[int32(wd)] = fn
+	return int32(wd), nil
+}
+
+// unwatch stops reporting for a watch descriptor.
+func (w *Watcher) unwatch(wd int32) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.watches[wd]; !ok || w.closed {
+		return
+	}
+	delete(w.watches, wd)
+	_ = w.control(func(fd int) { _, _ = unix.InotifyRmWatch(fd, uint32(wd)) })
+}
+
+func (w *Watcher) control(fn func(fd int)) error {
+	rc, err := w.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return rc.Control(func(fd uintptr) { fn(int(fd)) })
+}
+
+// Close stops the watcher and waits for its goroutine.
+func (w *Watcher) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	w.mu.Unlock()
+	err := w.f.Close()
+	<-w.done
+	return err
+}
+
+func (w *Watcher) run() {
+	defer close(w.done)
+	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
+	for {
+		n, err := w.f.Read(buf)
+		if err != nil {
+			return // closed
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+			w.mu.Lock()
+			fn := w.watches[ev.Wd]
+			if ev.Mask&unix.IN_IGNORED != 0 {
+				delete(w.watches, ev.Wd)
+			}
+			w.mu.Unlock()
+			if fn == nil {
+				continue
+			}
+			if ev.Mask&unix.IN_OPEN != 0 {
+				fn(true)
+			}
+			if ev.Mask&(unix.IN_CLOSE_WRITE|unix.IN_CLOSE_NOWRITE) != 0 {
+				fn(false)
+			}
+		}
+	}
+}
