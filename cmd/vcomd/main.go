@@ -44,6 +44,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vcomd: %v\n", err)
 		return 2
 	}
+	// Signals are caught before the ports are announced, so that whoever
+	// waits for the announcement may signal at once.
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sig)
 	d, err := daemon.New(cfg, daemon.Options{Logger: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "vcomd: %v\n", err)
@@ -58,9 +63,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	_, _ = sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sig)
 	for s := range sig {
 		if s == syscall.SIGHUP {
 			reload(d, args, log)
