@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -108,6 +109,12 @@ func makeDir(dir string) error {
 		return fmt.Errorf("directory %s: %w", dir, err)
 	case !fi.IsDir():
 		return fmt.Errorf("directory %s: exists and is not a directory", dir)
+	case filepath.Dir(dir) == filepath.Clean(os.TempDir()):
+		// In a shared place, someone else may have made it first.
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if ok && (int(st.Uid) != os.Geteuid() || fi.Mode().Perm()&0o077 != 0) {
+			return fmt.Errorf("directory %s: must belong to uid %d with mode 0700, found uid %d mode %04o", dir, os.Geteuid(), st.Uid, fi.Mode().Perm())
+		}
 	}
 	return nil
 }
@@ -308,8 +315,9 @@ func lineControl(spec config.Port) (ioctl.LineControl, error) {
 	return lc, lc.Validate()
 }
 
-// owner resolves the slave's owner and group: the configured ones, else
-// group dialout where it exists, as real serial ports have.
+// owner resolves the slave's owner and group: the configured ones, else,
+// when running as root, group dialout where it exists, as real serial
+// ports have.
 func owner(spec config.Port) (uid, gid int, err error) {
 	uid, gid = -1, -1
 	if spec.Owner != "" {
@@ -323,7 +331,9 @@ func owner(spec config.Port) (uid, gid int, err error) {
 	}
 	group := spec.Group
 	if group == "" {
-		if _, err := user.LookupGroup("dialout"); err != nil {
+		// Only root may give a pty to a group it is not in; a user's
+		// daemon leaves the pty theirs.
+		if _, err := user.LookupGroup("dialout"); err != nil || os.Geteuid() != 0 {
 			return uid, -1, nil
 		}
 		group = "dialout"
