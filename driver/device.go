@@ -244,12 +244,9 @@ func (d *Device) InputThen(done func(), in ...Input) {
 			d.s.inbox[i].At = now
 		}
 	}
+	d.s.inboxSeq += uint64(len(in))
 	if done != nil {
-		var at time.Duration
-		for _, x := range in {
-			at = max(at, x.At)
-		}
-		d.s.inboxDone = append(d.s.inboxDone, pendingDone{at: at, fn: done})
+		d.s.inboxDone = append(d.s.inboxDone, pendingDone{seq: d.s.inboxSeq, fn: done})
 	}
 	d.mu.Unlock()
 	d.kick()

@@ -41,7 +41,7 @@ func (d *Device) isrLoop() {
 		dones = dones[:0]
 		keep := d.s.inboxDone[:0]
 		for _, w := range d.s.inboxDone {
-			if w.at <= now {
+			if w.seq <= d.s.appliedSeq {
 				dones = append(dones, w.fn)
 			} else {
 				keep = append(keep, w)
@@ -80,6 +80,9 @@ func hasChar(signals []uart16550.Signal) bool {
 // event or the earliest input stamped in the future.
 func (d *Device) nextWakeLocked() (time.Duration, bool) {
 	at, ok := d.s.chip.NextEvent()
+	if len(d.s.inbox) > 0 && d.lineWaitsLocked(d.s.inbox[0]) {
+		return at, ok // a read that makes room wakes the ISR goroutine
+	}
 	for _, in := range d.s.inbox {
 		if !ok || in.At < at {
 			at, ok = in.At, true
@@ -100,9 +103,10 @@ func (d *Device) runLocked(now time.Duration) {
 	i := 0
 	for {
 		ev, evOK := s.chip.NextEvent()
-		if i < len(s.inbox) && s.inbox[i].At <= now && (!evOK || s.inbox[i].At <= ev) {
+		if i < len(s.inbox) && s.inbox[i].At <= now && (!evOK || s.inbox[i].At <= ev) && !d.lineWaitsLocked(s.inbox[i]) {
 			in := s.inbox[i]
 			i++
+			s.appliedSeq++
 			s.chip.Advance(in.At)
 			d.serviceLocked()
 			d.applyInputLocked(in)
@@ -119,6 +123,18 @@ func (d *Device) runLocked(now time.Duration) {
 	s.inbox = s.inbox[:copy(s.inbox, s.inbox[i:])]
 	s.chip.Advance(now)
 	d.serviceLocked()
+}
+
+// lineWaitsLocked reports whether a character must stay on the line for
+// now. At timing off the line has no pace of its own, so it waits for the
+// receiver, as a pipe does: a character is taken only when the typeahead
+// buffer or a read has room for it, and nothing is lost even without flow
+// control. (A read that takes from the typeahead wakes the ISR goroutine.)
+// At realistic timing the line waits for nobody: without flow control a
+// receiver that falls behind overruns, as hardware does.
+func (d *Device) lineWaitsLocked(in Input) bool {
+	s := &d.s
+	return s.instant && in.Kind == InputChar && !s.readByISR && s.rxCount >= len(s.rxBuf)
 }
 
 func (d *Device) applyInputLocked(in Input) {

@@ -92,6 +92,9 @@ func (d *Device) takeTypeaheadLocked(buf []byte) int {
 	}
 	if n > 0 {
 		d.releaseInputFlowLocked()
+		if len(s.inbox) > 0 {
+			s.touched = true // characters may be waiting on the line for room
+		}
 	}
 	return n
 }

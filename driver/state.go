@@ -18,12 +18,14 @@ type state struct {
 	// inboxDone are InputThen callbacks waiting for their input to be
 	// applied.
 	inboxDone  []pendingDone
-	instant    bool // timing off
-	txRound    bool // timing off: data sent and not yet taken by the far end
-	txRoundOut bool // the wire has the callback that ends txRound
-	inISR      bool // runLocked is servicing the chip at its own virtual instant
-	fcr        byte // what the driver last programmed into the write-only FCR
-	touched    bool // a locked section outside the ISR accessed the chip
+	inboxSeq   uint64 // inputs ever put in the inbox
+	appliedSeq uint64 // inputs ever applied
+	instant    bool   // timing off
+	txRound    bool   // timing off: data sent and not yet taken by the far end
+	txRoundOut bool   // the wire has the callback that ends txRound
+	inISR      bool   // runLocked is servicing the chip at its own virtual instant
+	fcr        byte   // what the driver last programmed into the write-only FCR
+	touched    bool   // a locked section outside the ISR accessed the chip
 
 	// Settings. They persist across opens, as in Serial.sys.
 	baud     uint32
@@ -101,10 +103,11 @@ type Stats struct {
 	DCDCount                uint64
 }
 
-// pendingDone is an InputThen callback and the time of its last input.
+// pendingDone is an InputThen callback and the count of inputs that must
+// have been applied before it runs.
 type pendingDone struct {
-	at time.Duration
-	fn func()
+	seq uint64
+	fn  func()
 }
 
 // timerSlot is a one-shot timer that queues a DPC, with a generation so a

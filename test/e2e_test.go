@@ -1,0 +1,260 @@
+// Package test runs the built vcomd against the programs people use on
+// serial ports: minicom, screen and picocom driven in tmux, pyserial, and
+// go.bug.st/serial. A missing program skips its test with what to
+// install, except in CI (CI=true), where it fails.
+package test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.bug.st/serial"
+)
+
+var vcomd string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vcomd-e2e")
+	if err != nil {
+		panic(err)
+	}
+	vcomd = filepath.Join(dir, "vcomd")
+	if out, err := exec.Command("go", "build", "-o", vcomd, "../cmd/vcomd").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// need finds a program, or skips (fails in CI) saying what to install.
+func need(t *testing.T, prog, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(prog)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found: CI must install the %s package", prog, pkg)
+		}
+		t.Skipf("%s not found: install the %s package", prog, pkg)
+	}
+	return p
+}
+
+// startDaemon runs vcomd and returns the links it printed, by name.
+func startDaemon(t *testing.T, args ...string) map[string]string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "vcom")
+	cmd := exec.Command(vcomd, append([]string{"--dir", dir}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("vcomd stderr:\n%s", stderr.String())
+		}
+	})
+	links := map[string]string{}
+	sc := bufio.NewScanner(out)
+	want := strings.Count(strings.Join(args, " "), ":") * 2
+	want += strings.Count(strings.Join(args, " "), "--loopback")
+	if want == 0 {
+		want = 2
+	}
+	for len(links) < want && sc.Scan() {
+		f := strings.Fields(sc.Text())
+		links[f[0]] = f[1]
+	}
+	if len(links) < want {
+		t.Fatalf("vcomd printed %v; stderr:\n%s", links, stderr.String())
+	}
+	go io.Copy(io.Discard, out)
+	return links
+}
+
+// tmux is a terminal program running in its own tmux server.
+type tmux struct {
+	t      *testing.T
+	socket string
+}
+
+func startTmux(t *testing.T, command string) *tmux {
+	t.Helper()
+	need(t, "tmux", "tmux")
+	tm := &tmux{t: t, socket: fmt.Sprintf("vcomd-e2e-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))}
+	if out, err := exec.Command("tmux", "-L", tm.socket, "new-session", "-d", "-x", "120", "-y", "30", command).CombinedOutput(); err != nil {
+		t.Fatalf("tmux: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	return tm
+}
+
+func (tm *tmux) screen() string {
+	out, _ := exec.Command("tmux", "-L", tm.socket, "capture-pane", "-p").Output()
+	return string(out)
+}
+
+func (tm *tmux) keys(s string) {
+	if out, err := exec.Command("tmux", "-L", tm.socket, "send-keys", "-l", s).CombinedOutput(); err != nil {
+		tm.t.Fatalf("tmux send-keys: %v: %s", err, out)
+	}
+}
+
+// waitScreen waits for text on the terminal. A terminal program gives no
+// other sign of what it has drawn, so this looks every 20 ms, for at most
+// 10 s.
+func (tm *tmux) waitScreen(text string) {
+	tm.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		s := tm.screen()
+		if strings.Contains(s, text) {
+			return
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("%q never appeared; the screen:\n%s", text, s)
+		}
+	}
+}
+
+// Keys typed in a terminal program arrive on the other end of the pair,
+// and bytes written on the other end appear on its screen.
+func TestTerminalPrograms(t *testing.T) {
+	for _, tc := range []struct {
+		prog, pkg, command, ready string
+	}{
+		{"minicom", "minicom", "minicom -o -b 9600 -D %s", "Welcome to minicom"},
+		{"screen", "screen", "screen %s 9600", ""},
+		{"picocom", "picocom", "picocom -b 9600 %s", "Terminal ready"},
+	} {
+		t.Run(tc.prog, func(t *testing.T) {
+			need(t, tc.prog, tc.pkg)
+			links := startDaemon(t)
+			tm := startTmux(t, fmt.Sprintf(tc.command, links["ttyV0"]))
+			if tc.ready != "" {
+				tm.waitScreen(tc.ready)
+			}
+			other, err := serial.Open(links["ttyV1"], &serial.Mode{BaudRate: 9600})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			// Until the program shows what it receives, it may not have the
+			// port open yet: send until it does.
+			msg := "hello-from-the-other-end"
+			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(tm.screen(), msg); time.Sleep(200 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%q never appeared in %s:\n%s", msg, tc.prog, tm.screen())
+				}
+				other.Write([]byte(msg + "\r\n"))
+			}
+			other.ResetInputBuffer()
+			tm.keys("typed-in-" + tc.prog)
+			want := "typed-in-" + tc.prog
+			other.SetReadTimeout(10 * time.Second)
+			var got []byte
+			buf := make([]byte, 256)
+			for !bytes.Contains(got, []byte(want)) {
+				n, err := other.Read(buf)
+				if err != nil || n == 0 {
+					t.Fatalf("read %q then %v, want %q", got, err, want)
+				}
+				got = append(got, buf[:n]...)
+			}
+		})
+	}
+}
+
+// pyserial, as a Python program uses it: read timeouts, in_waiting,
+// reset_input_buffer, a baud change while open, and 1 MB through a
+// loopback port checked byte for byte.
+func TestPyserial(t *testing.T) {
+	python := ""
+	for _, p := range []string{"/usr/bin/python3", "python3"} {
+		if exec.Command(p, "-c", "import serial").Run() == nil {
+			python = p
+			break
+		}
+	}
+	if python == "" {
+		need(t, "no-python3-with-serial", "python3-serial")
+	}
+	links := startDaemon(t, "--pair", "pa:pb")
+	// The megabyte goes at timing off: at 115200 baud it would take 91 s.
+	fast := startDaemon(t, "--loopback", "lo", "--timing", "off")
+	out, err := exec.Command(python, "pyserial_check.py", links["pa"], links["pb"], fast["lo"]).CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("pyserial_check.py: %v", err)
+	}
+}
+
+// go.bug.st/serial moves 1 MB each way at once through a pair at timing
+// off, every byte checked.
+func TestGoSerialMegabyte(t *testing.T) {
+	links := startDaemon(t, "--pair", "ga:gb", "--timing", "off")
+	a, err := serial.Open(links["ga"], &serial.Mode{BaudRate: 115200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := serial.Open(links["gb"], &serial.Mode{BaudRate: 115200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// Wait until both ends are open in the daemon: a byte each way.
+	sync := func(from, to serial.Port) {
+		to.SetReadTimeout(100 * time.Millisecond)
+		buf := make([]byte, 1)
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			from.Write([]byte{'!'})
+			if n, _ := to.Read(buf); n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the ports never passed a byte")
+			}
+		}
+		to.ResetInputBuffer()
+		to.SetReadTimeout(serial.NoTimeout)
+	}
+	sync(a, b)
+	sync(b, a)
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(i * 7 % 253)
+	}
+	errs := make(chan error, 2)
+	for _, w := range []serial.Port{a, b} {
+		go func() { _, err := w.Write(data); errs <- err }()
+	}
+	for _, r := range []serial.Port{b, a} {
+		got := make([]byte, len(data))
+		if _, err := io.ReadFull(r, got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatal("1 MB arrived with differences")
+		}
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
