@@ -33,6 +33,7 @@ type Daemon struct {
 	watcher *ptyfront.Watcher
 	epoch   time.Time
 	trace   func(driver.TraceEvent)
+	traceOn func() bool
 
 	mu    sync.Mutex
 	cfg   *config.Config
@@ -64,6 +65,9 @@ type Options struct {
 	Logger zerolog.Logger
 	// Trace, if set, sees every request on every port.
 	Trace func(driver.TraceEvent)
+	// TraceEnabled, if set, says whether Trace wants events now (see
+	// driver.Options.TraceEnabled).
+	TraceEnabled func() bool
 }
 
 // New creates the directory and every port of cfg. On error nothing is
@@ -81,6 +85,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		watcher: w,
 		epoch:   time.Now(),
 		trace:   opts.Trace,
+		traceOn: opts.TraceEnabled,
 		cfg:     &config.Config{Dir: cfg.Dir},
 		ports:   make(map[string]*Port),
 	}
@@ -168,6 +173,29 @@ func wiringOf(cfg *config.Config) wiring {
 func (d *Daemon) Apply(cfg *config.Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.applyLocked(cfg)
+}
+
+// Edit applies what edit makes of the running config (a copy it may
+// keep), as Apply does; nothing can change the config in between.
+func (d *Daemon) Edit(edit func(*config.Config) (*config.Config, error)) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	next, err := edit(d.cfg)
+	if err != nil {
+		return err
+	}
+	return d.applyLocked(next)
+}
+
+// Config is the running config. The caller must not change it.
+func (d *Daemon) Config() *config.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+func (d *Daemon) applyLocked(cfg *config.Config) error {
 	if cfg.Dir != d.cfg.Dir && len(d.ports) > 0 {
 		return fmt.Errorf("dir: cannot move from %s to %s while running", d.cfg.Dir, cfg.Dir)
 	}
@@ -248,14 +276,15 @@ func (d *Daemon) createLocked(cfg *config.Config, spec config.Port) (*Port, erro
 		return nil, err
 	}
 	dev := driver.New(driver.Options{
-		Name:      spec.Name,
-		FIFODepth: depth,
-		Instant:   instant,
-		DataBits:  lc.WordLength,
-		Parity:    uart16550.Parity(lc.Parity),
-		Epoch:     d.epoch,
-		Logger:    d.log,
-		Trace:     d.trace,
+		Name:         spec.Name,
+		FIFODepth:    depth,
+		Instant:      instant,
+		DataBits:     lc.WordLength,
+		Parity:       uart16550.Parity(lc.Parity),
+		Epoch:        d.epoch,
+		Logger:       d.log,
+		Trace:        d.trace,
+		TraceEnabled: d.traceOn,
 	})
 	if _, err := dev.Call(context.Background(), driver.NewIoctl(ioctl.SetLineControl, lc)); err != nil {
 		dev.Close()
@@ -329,23 +358,34 @@ func owner(spec config.Port) (uid, gid int, err error) {
 			uid, _ = strconv.Atoi(u.Uid)
 		}
 	}
-	group := spec.Group
+	gid, err = GroupID(spec.Group)
+	if err != nil {
+		return 0, 0, err
+	}
+	return uid, gid, nil
+}
+
+// GroupID resolves the group of a port's pty or of the control socket:
+// a name or a numeric gid; "" means group dialout where it exists when
+// running as root, and otherwise -1 (leave the group as it is).
+func GroupID(group string) (int, error) {
 	if group == "" {
-		// Only root may give a pty to a group it is not in; a user's
-		// daemon leaves the pty theirs.
+		// Only root may give a file to a group it is not in; a user's
+		// daemon leaves its files theirs.
 		if _, err := user.LookupGroup("dialout"); err != nil || os.Geteuid() != 0 {
-			return uid, -1, nil
+			return -1, nil
 		}
 		group = "dialout"
 	}
-	if gid, err = strconv.Atoi(group); err != nil {
+	gid, err := strconv.Atoi(group)
+	if err != nil {
 		g, lerr := user.LookupGroup(group)
 		if lerr != nil {
-			return 0, 0, fmt.Errorf("group %q: %w", group, lerr)
+			return 0, fmt.Errorf("group %q: %w", group, lerr)
 		}
 		gid, _ = strconv.Atoi(g.Gid)
 	}
-	return uid, gid, nil
+	return gid, nil
 }
 
 // makeLink points link at target atomically: a symlink under a temporary

@@ -171,6 +171,22 @@ func (d *Device) deviceControlLocked(a *afterUnlock, irp *IRP) {
 		ok(nil)
 	case ioctl.ResetDevice, ioctl.ConfigSize:
 		ok(nil)
+	case ioctl.SetModemInputs:
+		if err := d.setModemInputsLocked(irp.Input.(ioctl.ModemInputs)); err != nil {
+			fail(StatusInvalidParameter, err)
+			return
+		}
+		a.kick = true
+		ok(nil)
+	case ioctl.Inject:
+		if err := d.injectLocked(irp.Input.(ioctl.Injection)); err != nil {
+			fail(StatusInvalidParameter, err)
+			return
+		}
+		a.kick = true
+		ok(nil)
+	case ioctl.GetPortState:
+		ok(d.portStateLocked())
 	default:
 		// XOFF_COUNTER and LSRMST_INSERT are not implemented: they change
 		// the data stream in ways no Linux program can ask for through a

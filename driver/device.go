@@ -39,6 +39,7 @@ type Input struct {
 	Err   uart16550.RxError
 	Break bool
 	Modem uart16550.ModemInputs
+	Data  []byte // InputChars: the characters, in order, each damaged as Err says
 }
 
 // InputKind says what an Input carries.
@@ -46,9 +47,11 @@ type InputKind uint8
 
 // What can arrive on the input pins.
 const (
-	InputChar  InputKind = iota // a character, possibly damaged (Err)
-	InputBreak                  // RX held at space (Break true) or released
-	InputModem                  // CTS, DSR, RI and DCD now
+	InputChar    InputKind = iota // a character, possibly damaged (Err)
+	InputBreak                    // RX held at space (Break true) or released
+	InputModem                    // CTS, DSR, RI and DCD now
+	InputOverrun                  // a character lost at the UART (an injected overrun)
+	InputChars                    // characters arriving back to back at At (Data), as a wire at timing off carries them
 )
 
 // Options configure a device. The zero value is a 16550A at realistic
@@ -71,15 +74,20 @@ type Options struct {
 	// Trace, if set, sees every IRP as it starts and completes. It is
 	// called with no lock held and must not block.
 	Trace func(TraceEvent)
+	// TraceEnabled, if set, is asked before each event is built; while
+	// it reports false Trace is not called, and a trace hook that
+	// nobody listens to costs no copy of the data.
+	TraceEnabled func() bool
 }
 
 // Device is one serial port: the chip, the driver state around it, the ISR
 // goroutine and the DPC queue. Create it with New and end it with Close.
 type Device struct {
-	name  string
-	log   zerolog.Logger
-	trace func(TraceEvent)
-	epoch time.Time
+	name    string
+	log     zerolog.Logger
+	trace   func(TraceEvent)
+	traceOn func() bool
+	epoch   time.Time
 
 	wake    chan struct{} // INTR raised, input arrived, or time must be re-planned
 	stop    chan struct{}
@@ -105,6 +113,7 @@ func New(opts Options) *Device {
 		name:    opts.Name,
 		log:     opts.Logger,
 		trace:   opts.Trace,
+		traceOn: opts.TraceEnabled,
 		epoch:   opts.Epoch,
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
@@ -128,7 +137,12 @@ func (d *Device) Name() string { return d.name }
 func (d *Device) SetWire(w Wire) {
 	d.mu.Lock()
 	d.s.wire = w
+	// Inputs the new wire drives are no longer the control API's to hold.
+	d.s.forcedMask &^= d.drivenBitsLocked()
 	d.s.txRound = false // an old wire's acknowledgement will not come
+	// Nor will its batches' (one that still does only frees the window a
+	// batch early).
+	d.s.txUnacked, d.s.txBatches, d.s.txWindowFul = 0, nil, false
 	d.s.touched = true
 	d.unlock(&afterUnlock{})
 	d.kick()
@@ -234,6 +248,14 @@ func (d *Device) InputThen(done func(), in ...Input) {
 		}
 		return
 	}
+	d.inputLocked(done, in...)
+	d.mu.Unlock()
+	d.kick()
+}
+
+// inputLocked puts in into the inbox for the ISR goroutine; the caller
+// kicks it once the lock is released.
+func (d *Device) inputLocked(done func(), in ...Input) {
 	start := len(d.s.inbox)
 	d.s.inbox = append(d.s.inbox, in...)
 	if d.s.instant {
@@ -248,8 +270,6 @@ func (d *Device) InputThen(done func(), in ...Input) {
 	if done != nil {
 		d.s.inboxDone = append(d.s.inboxDone, pendingDone{seq: d.s.inboxSeq, fn: done})
 	}
-	d.mu.Unlock()
-	d.kick()
 }
 
 // isrFinished reports whether the ISR goroutine has ended.
@@ -259,6 +279,28 @@ func (d *Device) isrFinished() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// batchTaken is the taken callback at realistic timing: the far end has
+// applied the oldest batch of characters on the wire (the wire delivers
+// and acknowledges in order). The ISR goroutine is woken only if write
+// data waits for the window.
+func (d *Device) batchTaken() {
+	d.mu.Lock()
+	s := &d.s
+	if len(s.txBatches) > 0 {
+		s.txUnacked -= s.txBatches[0]
+		s.txBatches = s.txBatches[1:]
+	}
+	wake := s.txWindowFul && s.txUnacked < txWindow
+	if wake {
+		s.txWindowFul = false
+		s.touched = true
+	}
+	d.unlock(&afterUnlock{})
+	if wake {
+		d.kick()
 	}
 }
 

@@ -36,6 +36,13 @@
 // purge) completes it and clears the slot; later paths find it gone. This
 // replaces Serial.sys's reference bits (SERIAL_REF_*).
 //
+// Bulk: at timing off the wire carries what leaves a FIFO at one instant
+// as one run of characters (InputChars), the ISR reads the RX FIFO a
+// FIFO's worth at a time and writes the TX FIFO the same way, and stores
+// runs that need no per-character work with one copy. Every bulk step
+// leaves the driver as the byte-wise steps it stands for would; XON/XOFF
+// processing, damaged characters and character events go one at a time.
+//
 // Time: the chip runs in virtual time measured from the device's creation.
 // The ISR goroutine arms a timer only for the chip's next event, so an
 // idle port costs nothing. Tests run devices inside testing/synctest, where

@@ -38,6 +38,13 @@ func (d *Device) isrLoop() {
 			// goes when the far end has taken it.
 			taken, d.s.txRoundOut = d.roundTaken, true
 		}
+		if !d.s.instant && wire != nil {
+			if k := countChars(signals); k > 0 {
+				d.s.txUnacked += k
+				d.s.txBatches = append(d.s.txBatches, k)
+				taken = d.batchTaken
+			}
+		}
 		dones = dones[:0]
 		keep := d.s.inboxDone[:0]
 		for _, w := range d.s.inboxDone {
@@ -66,10 +73,24 @@ func (d *Device) isrLoop() {
 	}
 }
 
+// countChars is how many characters signals carry.
+func countChars(signals []uart16550.Signal) int {
+	n := 0
+	for _, sg := range signals {
+		switch sg.Kind {
+		case uart16550.SignalChar:
+			n++
+		case uart16550.SignalChars:
+			n += len(sg.Data)
+		}
+	}
+	return n
+}
+
 // hasChar reports whether signals carry a character.
 func hasChar(signals []uart16550.Signal) bool {
 	for _, sg := range signals {
-		if sg.Kind == uart16550.SignalChar {
+		if sg.Kind == uart16550.SignalChar || sg.Kind == uart16550.SignalChars {
 			return true
 		}
 	}
@@ -99,11 +120,21 @@ func (d *Device) runLocked(now time.Duration) {
 	s := &d.s
 	s.inISR = true
 	defer func() { s.inISR = false }()
-	slices.SortStableFunc(s.inbox, func(a, b Input) int { return int(a.At - b.At) })
+	byTime := func(a, b Input) int { return int(a.At - b.At) }
+	if !slices.IsSortedFunc(s.inbox, byTime) {
+		slices.SortStableFunc(s.inbox, byTime)
+	}
 	i := 0
 	for {
 		ev, evOK := s.chip.NextEvent()
 		if i < len(s.inbox) && s.inbox[i].At <= now && (!evOK || s.inbox[i].At <= ev) && !d.lineWaitsLocked(s.inbox[i]) {
+			if s.inbox[i].Kind == InputChars {
+				if d.receiveRunLocked(&s.inbox[i]) {
+					i++
+					s.appliedSeq++
+				}
+				continue
+			}
 			in := s.inbox[i]
 			i++
 			s.appliedSeq++
@@ -134,7 +165,7 @@ func (d *Device) runLocked(now time.Duration) {
 // receiver that falls behind overruns, as hardware does.
 func (d *Device) lineWaitsLocked(in Input) bool {
 	s := &d.s
-	return s.instant && in.Kind == InputChar && !s.readByISR && s.rxCount >= len(s.rxBuf)
+	return s.instant && (in.Kind == InputChar || in.Kind == InputChars) && !s.readByISR && s.rxCount >= len(s.rxBuf)
 }
 
 func (d *Device) applyInputLocked(in Input) {
@@ -144,7 +175,12 @@ func (d *Device) applyInputLocked(in Input) {
 	case InputBreak:
 		d.s.chip.SetBreakInput(in.Break)
 	case InputModem:
-		d.s.chip.SetModemInputs(in.Modem)
+		d.s.chip.SetModemInputs(d.forceInputsLocked(in.Modem))
+	case InputOverrun:
+		// The chip's FIFO never fills while the ISR drains it at once, so
+		// an injected overrun is reported to the ISR's line-status
+		// handling as the chip's OE would be.
+		d.processLSRLocked(uart16550.LSROverrun)
 	}
 }
 
@@ -190,10 +226,16 @@ func (d *Device) serviceLocked() {
 }
 
 // receiveLocked drains the RX FIFO (the receive loop of SerialISR): each
-// character's line status first, then the character.
+// character's line status first, then the character. Characters whose
+// status shows no error are read and handled a FIFO's worth at a time; one
+// that shows an error is handled on its own, as SerialISR does.
 func (d *Device) receiveLocked() {
 	c := d.s.chip
 	for {
+		if n := d.readRBRLocked(); n > 0 {
+			d.receiveCharsLocked(d.s.rxFIFO[:n])
+			continue
+		}
 		lsr := c.Read(uart16550.LSR)
 		if lsr&lsrErrors != 0 {
 			if d.processLSRLocked(lsr) {

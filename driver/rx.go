@@ -39,17 +39,7 @@ func (d *Device) putCharLocked(c byte) {
 	}
 	if s.readByISR {
 		s.curRead.Buffer[s.readN] = c
-		s.readN++
-		s.readLast = d.s.chip.Now()
-		if s.readIntDur > 0 && s.readIntvl.t == nil {
-			// The interval clock starts with the first byte.
-			d.armTimerLocked(&s.readIntvl, s.readIntDur, d.readIntervalDpc)
-		}
-		if s.readN == s.readLen {
-			s.readByISR = false
-			s.readDone = true
-			d.dpcs.Insert(d.readDpc, nil, nil)
-		}
+		d.readStoredLocked(1)
 		return
 	}
 	size := len(s.rxBuf)
@@ -69,6 +59,23 @@ func (d *Device) putCharLocked(c byte) {
 	s.rxCount++
 	if s.rxCount == size*13/16 {
 		d.eventLocked(evRx80Full)
+	}
+}
+
+// readStoredLocked accounts for n bytes the ISR has just stored in the
+// current read's buffer.
+func (d *Device) readStoredLocked(n int) {
+	s := &d.s
+	s.readN += n
+	s.readLast = s.chip.Now()
+	if s.readIntDur > 0 && s.readIntvl.t == nil {
+		// The interval clock starts with the first byte.
+		d.armTimerLocked(&s.readIntvl, s.readIntDur, d.readIntervalDpc)
+	}
+	if s.readN == s.readLen {
+		s.readByISR = false
+		s.readDone = true
+		d.dpcs.Insert(d.readDpc, nil, nil)
 	}
 }
 

@@ -23,9 +23,19 @@ type state struct {
 	instant    bool   // timing off
 	txRound    bool   // timing off: data sent and not yet taken by the far end
 	txRoundOut bool   // the wire has the callback that ends txRound
-	inISR      bool   // runLocked is servicing the chip at its own virtual instant
-	fcr        byte   // what the driver last programmed into the write-only FCR
-	touched    bool   // a locked section outside the ISR accessed the chip
+	// Realistic timing: characters handed to the wire that the far end has
+	// not yet applied, in the batches the wire will acknowledge, and
+	// whether write data waits for them (see txWindow).
+	txUnacked   int
+	txBatches   []int
+	txWindowFul bool
+	inISR       bool // runLocked is servicing the chip at its own virtual instant
+	fcr         byte // what the driver last programmed into the write-only FCR
+	touched     bool // a locked section outside the ISR accessed the chip
+	// Modem inputs VCOM_SET_MODEM_INPUTS set (MSR bits), which the wire's
+	// modem signals do not override.
+	forcedMask, forcedValue uint8
+	injectEnd               time.Duration // when the last injected character arrives
 
 	// Settings. They persist across opens, as in Serial.sys.
 	baud     uint32
@@ -45,6 +55,12 @@ type state struct {
 	rxCount   int
 	xoffLimit int // engage input flow control when free space falls to this
 	xonLimit  int // release it when the count falls to this
+
+	// The ISR's bulk path. byteWise turns it off, so that the ISR moves
+	// characters one at a time as SerialISR does: the reference tests hold
+	// the bulk path to.
+	rxFIFO   []byte // what the ISR read from the RX FIFO and is handling
+	byteWise bool
 
 	// Flow control.
 	txHolding uint32 // SERIAL_TX_WAITING_* reasons output is held

@@ -40,8 +40,13 @@ type TraceEvent struct {
 	Output   any           // an IOCTL's output at completion
 }
 
+// tracing reports whether anyone looks at trace events now.
+func (d *Device) tracing() bool {
+	return d.trace != nil && (d.traceOn == nil || d.traceOn())
+}
+
 func (d *Device) traceStart(irp *IRP) {
-	if d.trace == nil {
+	if !d.tracing() {
 		return
 	}
 	ev := TraceEvent{Time: irp.issued, Port: d.name, ID: irp.id, Phase: PhaseStart, Major: irp.Major, Code: irp.Code, Length: len(irp.Buffer), Input: irp.Input}
@@ -52,7 +57,7 @@ func (d *Device) traceStart(irp *IRP) {
 }
 
 func (d *Device) traceComplete(irp *IRP) {
-	if d.trace == nil {
+	if !d.tracing() {
 		return
 	}
 	now := time.Now()

@@ -14,9 +14,36 @@ func (d *Device) txWorkLocked() bool {
 		return true
 	case s.immediate != nil && !s.immSent && held&^txWaitingForXon == 0:
 		return true
-	case s.curWrite != nil && !s.writeDone && held == 0 && !s.txRound:
+	case s.curWrite != nil && !s.writeDone && held == 0 && d.mayLoadLocked():
 		return true
 	}
+	return false
+}
+
+// txWindow bounds, at realistic timing, how many characters may be on
+// their way to the far end before it has applied them. Each device's
+// chip runs on the wall clock, but the far end acts on what arrives only
+// when its ISR goroutine gets to run; a transmitter that went on
+// regardless would, on a busy host, overshoot the moment the receiver
+// dropped RTS or sent XOFF by however long that goroutine waited, and
+// overflow a receiver whose flow control was on. 256 characters keep the
+// overshoot well inside the 512 bytes of room the default XoffLimit
+// leaves, and let the receiver run 22 ms late at 115200 baud (2.8 ms at
+// 921600) before the line idles.
+const txWindow = 256
+
+// mayLoadLocked reports whether the next FIFO's worth of write data may
+// go: at timing off when the far end took the last round, at realistic
+// timing while the window has room.
+func (d *Device) mayLoadLocked() bool {
+	s := &d.s
+	if s.instant {
+		return !s.txRound
+	}
+	if s.wire == nil || s.txUnacked < txWindow {
+		return true
+	}
+	s.txWindowFul = true
 	return false
 }
 
@@ -44,13 +71,11 @@ func (d *Device) transmitLocked() {
 		s.immSent = true
 		d.sendLocked(s.immediate.Input.(byte))
 		d.dpcs.Insert(d.imDpc, nil, nil)
-	case s.curWrite != nil && !s.writeDone && held == 0 && !s.txRound:
+	case s.curWrite != nil && !s.writeDone && held == 0 && d.mayLoadLocked():
 		s.txRound, s.txRoundOut = s.instant && s.wire != nil, false
 		buf := s.curWrite.Buffer
 		n := min(c.State().FIFODepth, len(buf)-s.writeOff)
-		for _, b := range buf[s.writeOff : s.writeOff+n] {
-			d.sendLocked(b)
-		}
+		d.sendManyLocked(buf[s.writeOff : s.writeOff+n])
 		s.writeOff += n
 		if s.writeOff == len(buf) {
 			s.writeDone = true
@@ -63,6 +88,26 @@ func (d *Device) transmitLocked() {
 func (d *Device) sendLocked(b byte) {
 	d.s.chip.Write(uart16550.THR, b)
 	d.s.stats.TransmittedCount++
+	d.s.emptied = true
+}
+
+// sendManyLocked is sendLocked for each of p, as one bulk write while the
+// FIFO has room.
+func (d *Device) sendManyLocked(p []byte) {
+	if d.s.byteWise {
+		for _, b := range p {
+			d.sendLocked(b)
+		}
+		return
+	}
+	if len(p) == 0 {
+		return
+	}
+	c := d.s.chip
+	for _, b := range p[c.WriteTHR(p):] {
+		c.Write(uart16550.THR, b) // into a full FIFO: dropped and counted
+	}
+	d.s.stats.TransmittedCount += uint64(len(p))
 	d.s.emptied = true
 }
 

@@ -181,11 +181,15 @@ func (c Code) name() string {
 	case SetFIFOControl:
 		return "SET_FIFO_CONTROL"
 	}
-	return ""
+	return c.vcomName()
 }
 
-// String returns the code's IOCTL_SERIAL_ name, or the number in hex.
+// String returns the code's IOCTL_SERIAL_ name (IOCTL_VCOM_ for vcomd's
+// own), or the number in hex.
 func (c Code) String() string {
+	if n := c.vcomName(); n != "" {
+		return "IOCTL_" + n
+	}
 	if n := c.name(); n != "" {
 		return "IOCTL_SERIAL_" + n
 	}
@@ -193,11 +197,15 @@ func (c Code) String() string {
 }
 
 // Lookup finds a code by name: "IOCTL_SERIAL_SET_BAUD_RATE",
-// "SET_BAUD_RATE" and "set_baud_rate" all name the same code.
+// "SET_BAUD_RATE" and "set_baud_rate" all name the same code, as
+// "IOCTL_VCOM_INJECT" and "VCOM_INJECT" name one of vcomd's own.
 func Lookup(name string) (Code, bool) {
 	n := strings.ToUpper(strings.TrimSpace(name))
-	n = strings.TrimPrefix(n, "IOCTL_SERIAL_")
-	for _, c := range Codes() {
+	if !strings.HasPrefix(n, "IOCTL_VCOM_") {
+		n = strings.TrimPrefix(n, "IOCTL_SERIAL_")
+	}
+	n = strings.TrimPrefix(n, "IOCTL_")
+	for _, c := range append(Codes(), VcomCodes()...) {
 		if c.name() == n {
 			return c, true
 		}

@@ -164,6 +164,10 @@ func NewInput(code Code) (in any, ok bool) {
 		return new(byte), true
 	case SetModemControl, SetFIFOControl:
 		return new(uint32), true
+	case SetModemInputs:
+		return new(ModemInputs), true
+	case Inject:
+		return new(Injection), true
 	}
 	return nil, code.name() != ""
 }
@@ -306,6 +310,10 @@ func deref(p any) any {
 	case *byte:
 		return *v
 	case *uint32:
+		return *v
+	case *ModemInputs:
+		return *v
+	case *Injection:
 		return *v
 	}
 	return nil

@@ -43,6 +43,15 @@ func (n *NullModem) Transmit(from *driver.Device, signals []uart16550.Signal, ta
 	to.InputThen(taken, convert(signals, to, n.opts)...)
 }
 
+// DrivenInputs implements driver.InputDriver: the far end's RTS drives
+// CTS, its DTR drives DSR and DCD; RI is left free.
+func (n *NullModem) DrivenInputs(*driver.Device) uart16550.ModemInputs { return cableDrives() }
+
+// String names the cable by its two ends, for errors.
+func (n *NullModem) String() string {
+	return "null-modem cable " + n.a.Name() + " <-> " + n.b.Name()
+}
+
 // Loopback is a loopback plug: TX to RX, RTS to CTS, DTR to DSR and DCD on
 // the same port.
 type Loopback struct {
@@ -63,9 +72,21 @@ func (l *Loopback) Transmit(from *driver.Device, signals []uart16550.Signal, tak
 	from.InputThen(taken, convert(signals, from, l.opts)...)
 }
 
+// DrivenInputs implements driver.InputDriver: the port's own RTS drives
+// its CTS, its DTR drives DSR and DCD; RI is left free.
+func (l *Loopback) DrivenInputs(*driver.Device) uart16550.ModemInputs { return cableDrives() }
+
+// String names the plug, for errors.
+func (l *Loopback) String() string { return "loopback plug on " + l.d.Name() }
+
+// cableDrives is what modemInput sets from the other side's outputs.
+func cableDrives() uart16550.ModemInputs {
+	return uart16550.ModemInputs{CTS: true, DSR: true, DCD: true}
+}
+
 var (
-	_ driver.Wire = (*NullModem)(nil)
-	_ driver.Wire = (*Loopback)(nil)
+	_ driver.InputDriver = (*NullModem)(nil)
+	_ driver.InputDriver = (*Loopback)(nil)
 )
 
 // modemInput is what a null-modem cable makes of the far end's outputs.
@@ -81,14 +102,18 @@ func convert(signals []uart16550.Signal, to *driver.Device, opts Options) []driv
 	if opts.CheckFraming {
 		want = to.Format()
 	}
+	damage := func(f uart16550.Format) uart16550.RxError {
+		if opts.CheckFraming && !compatible(f, want) {
+			return uart16550.FramingError
+		}
+		return 0
+	}
 	for _, s := range signals {
 		switch s.Kind {
 		case uart16550.SignalChar:
-			var err uart16550.RxError
-			if opts.CheckFraming && !compatible(s.Format, want) {
-				err = uart16550.FramingError
-			}
-			in = append(in, driver.Input{At: s.At, Kind: driver.InputChar, Char: s.Char, Err: err})
+			in = append(in, driver.Input{At: s.At, Kind: driver.InputChar, Char: s.Char, Err: damage(s.Format)})
+		case uart16550.SignalChars:
+			in = append(in, driver.Input{At: s.At, Kind: driver.InputChars, Data: s.Data, Err: damage(s.Format)})
 		case uart16550.SignalBreak:
 			in = append(in, driver.Input{At: s.At, Kind: driver.InputBreak, Break: s.Break})
 		case uart16550.SignalModem:

@@ -36,16 +36,58 @@ func (p *Port) fromMaster() {
 			}
 			return
 		}
+		if n > 1 && buf[0] == unix.TIOCPKT_DATA && p.dev.Instant() {
+			var next []byte
+			n, next = p.gather(buf, n)
+			p.packet(buf[:n])
+			p.packet(next)
+			continue
+		}
 		p.packet(buf[:n])
 	}
+}
+
+// gather adds to the data packet in buf[:n] what else the master holds
+// now, up to a chunk, without waiting for more: at timing off a chunk
+// costs a write request and its completion whatever its size, and the pty
+// gives at most 4 KiB a read. It returns the packet's new length and,
+// when it met a packet other than data, that packet (in buf, after the
+// data), which comes after the data.
+func (p *Port) gather(buf []byte, n int) (int, []byte) {
+	rc, err := p.master.SyscallConn()
+	if err != nil {
+		return n, nil
+	}
+	limit := 1 + p.chunk()
+	for limit-n > 1 {
+		var m int
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			m, rerr = unix.Read(int(fd), buf[n:limit])
+			return true // what is there now, or nothing
+		})
+		if err != nil || rerr != nil || m <= 1 {
+			return n, nil
+		}
+		if buf[n] != unix.TIOCPKT_DATA {
+			return n, buf[n : n+m]
+		}
+		n += copy(buf[n:], buf[n+1:n+m]) // drop the packet's status byte
+	}
+	return n, nil
 }
 
 // chunk is how much to take from the pty at once: about 100 ms of the
 // line's time (1 KiB at 115200 baud; the Linux serial core's transmit
 // buffer holds 4 KiB), so a program's writes return about as early as on
 // a real port. Smaller chunks cost line time: between two writes the
-// UART can run dry while the completion DPC starts the next.
+// UART can run dry while the completion DPC starts the next. At timing
+// off the line takes no time, and each chunk costs a write request and
+// its rounds through the UART, so take all there is.
 func (p *Port) chunk() int {
+	if p.dev.Instant() {
+		return 64 << 10
+	}
 	return min(64<<10, max(64, int(p.settings.Baud.BaudRate)/100))
 }
 
@@ -144,6 +186,18 @@ func (p *Port) applyTermios() error {
 	if err = errors.Join(cerr, err); err != nil {
 		return fmt.Errorf("reading termios of %s: %w", p.path, err)
 	}
+	// Data bits and parity are the device's, not the pty's, and the
+	// control API may have changed them since: start from what the
+	// device has, or this change would put the old framing back.
+	ctx := p.ctx
+	if ctx == nil {
+		ctx = context.Background() // setup, before the port serves
+	}
+	lc := driver.NewIoctl(ioctl.GetLineControl, nil)
+	if _, err := p.dev.Call(ctx, lc); err != nil {
+		return fmt.Errorf("reading line control of %s: %w", p.path, err)
+	}
+	p.settings.Line = lc.Output().(ioctl.LineControl)
 	next := ioctl.FromTermios(t, p.settings)
 	// B0 means hang up: drop DTR, as the serial core does, and keep the
 	// last real rate.
@@ -287,22 +341,62 @@ func (p *Port) closeSession(owner uint64, stopPump func()) {
 // the master. When the program does not read, the master write waits, no
 // read is pending, and the device's typeahead fills as a real driver's
 // does: flow control holds the peer back, or the excess is counted lost.
+// A read returns at its first byte and leaves what came with it in the
+// typeahead; reads of that complete at once, and the master gets all of it
+// in one write.
 func (p *Port) toMaster(ctx context.Context, owner uint64) {
 	buf := make([]byte, 64<<10)
 	for ctx.Err() == nil {
-		r := driver.NewRead(buf)
-		r.Owner = owner
-		p.dev.Submit(r)
-		select {
-		case <-r.Done():
-		case <-ctx.Done():
-			p.dev.Cancel(r)
-			<-r.Done()
+		n, _ := p.read(ctx, buf, owner, nil)
+		for n < len(buf) && ctx.Err() == nil {
+			q := p.dev.Queued()
+			if q == 0 {
+				break
+			}
+			// This read completes at once, unless a purge emptied the
+			// typeahead since: then what came before goes to the pty
+			// while it waits.
+			wrote := false
+			m, err := p.read(ctx, buf[n:n+min(q, len(buf)-n)], owner, func() error {
+				wrote = true
+				_, err := p.master.Write(buf[:n])
+				return err
+			})
+			if err != nil {
+				return
+			}
+			if wrote {
+				n = copy(buf, buf[n:n+m])
+			} else {
+				n += m
+			}
 		}
-		if data := r.Data(); len(data) > 0 {
-			if _, err := p.master.Write(data); err != nil {
+		if n > 0 {
+			if _, err := p.master.Write(buf[:n]); err != nil {
 				return
 			}
 		}
 	}
+}
+
+// read reads into buf and reports how many bytes it got. If the request
+// has to wait and waiting is not nil, waiting runs first; its error
+// cancels the request.
+func (p *Port) read(ctx context.Context, buf []byte, owner uint64, waiting func() error) (int, error) {
+	r := driver.NewRead(buf)
+	r.Owner = owner
+	if p.dev.Submit(r) == driver.StatusPending && waiting != nil {
+		if err := waiting(); err != nil {
+			p.dev.Cancel(r)
+			<-r.Done()
+			return 0, err
+		}
+	}
+	select {
+	case <-r.Done():
+	case <-ctx.Done():
+		p.dev.Cancel(r)
+		<-r.Done()
+	}
+	return len(r.Data()), nil
 }

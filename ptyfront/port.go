@@ -70,6 +70,10 @@ type Port struct {
 	hungUp               bool // the program set B0
 }
 
+// ttyBufferSize is the typeahead buffer a port gets: what the Linux tty
+// layer buffers for a serial port (TTYB_DEFAULT_MEM_LIMIT).
+const ttyBufferSize = 64 << 10
+
 // Read requests the front keeps pending: return as soon as any byte is
 // there, never time out in practice (about 49 days).
 var frontTimeouts = ioctl.Timeouts{
@@ -157,6 +161,15 @@ func (p *Port) setup() error {
 		if err := os.Chown(p.path, p.opts.UID, p.opts.GID); err != nil {
 			return fmt.Errorf("pty slave: %w", err)
 		}
+	}
+	// The Linux serial core buffers up to 64 KiB a port between the UART's
+	// interrupt and the program (the tty layer's flip buffers), so a
+	// program, or this port's pump, that is descheduled for a moment does
+	// not lose data even at 4 Mbaud. Serial.sys's 4 KiB typeahead lasts
+	// 10 ms there.
+	qs := driver.NewIoctl(ioctl.SetQueueSize, ioctl.QueueSize{InSize: ttyBufferSize, OutSize: ttyBufferSize})
+	if _, err := p.dev.Call(context.Background(), qs); err != nil {
+		return fmt.Errorf("typeahead buffer: %w", err)
 	}
 	// The device's present settings are the base that termios changes
 	// are compared with; data bits and parity stay with it, since a pty

@@ -19,16 +19,23 @@ import (
 	"go.bug.st/serial"
 )
 
-var vcomd string
+// The built binaries.
+var vcomd, vcomctl string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "vcomd-e2e")
 	if err != nil {
 		panic(err)
 	}
-	vcomd = filepath.Join(dir, "vcomd")
-	if out, err := exec.Command("go", "build", "-o", vcomd, "../cmd/vcomd").CombinedOutput(); err != nil {
-		panic(string(out))
+	vcomd, vcomctl = filepath.Join(dir, "vcomd"), filepath.Join(dir, "vcomctl")
+	for bin, pkg := range map[string]string{vcomd: "../cmd/vcomd", vcomctl: "../cmd/vcomctl"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			panic(string(out))
+		}
+	}
+	// Other users run vcomctl in the access test.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		panic(err)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

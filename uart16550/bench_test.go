@@ -27,3 +27,32 @@ func BenchmarkCharacterPath(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFIFORun measures a FIFO's worth at timing off moved with the
+// bulk calls: WriteTHR into one chip, its run of characters leaving in one
+// Advance, ReceiveRun into a second chip and ReadRBR there.
+func BenchmarkFIFORun(b *testing.B) {
+	const depth = 4096
+	var chips [2]*UART
+	for i := range chips {
+		chips[i] = New(Options{FIFODepth: depth, Instant: true, CharRuns: true})
+		chips[i].Write(LCR, 0x03)
+		chips[i].Write(FCR, FCREnable|FCRTrigger8)
+	}
+	tx, rx := chips[0], chips[1]
+	data, got := pattern(depth, 0), make([]byte, depth)
+	var signals []Signal
+	b.SetBytes(depth)
+	b.ReportAllocs()
+	for b.Loop() {
+		tx.WriteTHR(data)
+		tx.Advance(tx.Now())
+		signals = tx.TakeSignals(signals[:0])
+		for _, s := range signals {
+			rx.ReceiveRun(s.Data, 0)
+		}
+		if rx.ReadRBR(got) != depth {
+			b.Fatal("characters lost")
+		}
+	}
+}

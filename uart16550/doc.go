@@ -20,6 +20,12 @@
 //	           SetModemInputs are what the far end does to the chip's inputs.
 //	time       Advance(now) and NextEvent().
 //
+// For timing off, where characters take no time and per-call costs are all
+// there is, WriteTHR, ReadRBR and ReceiveRun do what runs of THR writes,
+// LSR-and-RBR reads and Receive calls do, with the same results, and with
+// [Options.CharRuns] a FIFO's worth leaving at one instant goes on the wire
+// as one SignalChars.
+//
 // Behaviour follows the PC16550D datasheet and its compatible TI TL16C550C
 // description: FIFOs with trigger levels 1/4/8/14 and per-byte error flags,
 // the overrun rule (the character in the shift register is lost, the FIFO is

@@ -25,6 +25,46 @@ func (r *ring[T]) push(v T) {
 	r.n++
 }
 
+// write appends as much of p as fits and returns how much.
+func (r *ring[T]) write(p []T) int {
+	k := min(len(p), r.limit-r.n)
+	a, b := r.grow(k)
+	copy(b, p[copy(a, p[:k]):k])
+	return k
+}
+
+// grow appends n places (the caller checks there is room) and returns them,
+// oldest first, as up to two stretches of the backing array.
+func (r *ring[T]) grow(n int) (a, b []T) {
+	tail := r.head + r.n
+	if tail >= len(r.buf) {
+		tail -= len(r.buf)
+	}
+	r.n += n
+	if end := tail + n; end <= len(r.buf) {
+		return r.buf[tail:end], nil
+	}
+	return r.buf[tail:], r.buf[:tail+n-len(r.buf)]
+}
+
+// oldest returns the n oldest elements (the caller checks there are that
+// many) as up to two stretches of the backing array, without removing them.
+func (r *ring[T]) oldest(n int) (a, b []T) {
+	if end := r.head + n; end <= len(r.buf) {
+		return r.buf[r.head:end], nil
+	}
+	return r.buf[r.head:], r.buf[:r.head+n-len(r.buf)]
+}
+
+// drop removes the n oldest elements, as n pops would.
+func (r *ring[T]) drop(n int) {
+	r.head += n
+	if r.head >= len(r.buf) {
+		r.head -= len(r.buf)
+	}
+	r.n -= n
+}
+
 // pop removes and returns the oldest element; the caller checks empty first.
 func (r *ring[T]) pop() T {
 	v := r.buf[r.head]
@@ -50,4 +90,31 @@ func (r *ring[T]) overwriteLast(v T) {
 type rxEntry struct {
 	data  byte
 	flags byte
+}
+
+// rxFIFO is the receive FIFO: characters and their error flags in two
+// rings that move together, so that characters can be copied in bulk.
+type rxFIFO struct {
+	data, flags ring[byte]
+}
+
+func newRxFIFO(capacity int) rxFIFO {
+	return rxFIFO{data: newRing[byte](capacity), flags: newRing[byte](capacity)}
+}
+
+func (f *rxFIFO) len() int         { return f.data.n }
+func (f *rxFIFO) limit() int       { return f.data.limit }
+func (f *rxFIFO) setLimit(n int)   { f.data.limit, f.flags.limit = n, n }
+func (f *rxFIFO) full() bool       { return f.data.full() }
+func (f *rxFIFO) empty() bool      { return f.data.empty() }
+func (f *rxFIFO) reset()           { f.data.reset(); f.flags.reset() }
+func (f *rxFIFO) push(e rxEntry)   { f.data.push(e.data); f.flags.push(e.flags) }
+func (f *rxFIFO) pop() rxEntry     { return rxEntry{data: f.data.pop(), flags: f.flags.pop()} }
+func (f *rxFIFO) peek() rxEntry    { return rxEntry{data: f.data.peek(), flags: f.flags.peek()} }
+func (f *rxFIFO) at(i int) rxEntry { return rxEntry{data: f.data.at(i), flags: f.flags.at(i)} }
+func (f *rxFIFO) drop(n int)       { f.data.drop(n); f.flags.drop(n) }
+
+func (f *rxFIFO) overwriteLast(e rxEntry) {
+	f.data.overwriteLast(e.data)
+	f.flags.overwriteLast(e.flags)
 }

@@ -17,6 +17,10 @@ const (
 	SignalBreak
 	// SignalModem: DTR, RTS, OUT1 or OUT2 changed at the pins.
 	SignalModem
+	// SignalChars: characters that finished shifting out at the same
+	// instant At, all with the same Format, in the order sent (Data). Only
+	// a chip at timing off with [Options.CharRuns] sends it.
+	SignalChars
 )
 
 // String names the kind for traces.
@@ -28,6 +32,8 @@ func (k SignalKind) String() string {
 		return "break"
 	case SignalModem:
 		return "modem"
+	case SignalChars:
+		return "chars"
 	}
 	return fmt.Sprintf("SignalKind(%d)", uint8(k))
 }
@@ -39,7 +45,8 @@ type Signal struct {
 	At     time.Duration
 	Kind   SignalKind
 	Char   byte         // SignalChar: the data bits sent (masked to the word length)
-	Format Format       // SignalChar: the framing and speed it was sent with
+	Data   []byte       // SignalChars: the characters sent, each masked like Char
+	Format Format       // SignalChar, SignalChars: the framing and speed they were sent with
 	Break  bool         // SignalBreak: space (true) or mark (false)
 	Modem  ModemOutputs // SignalModem: the output pins now
 }
@@ -67,6 +74,7 @@ const (
 
 // TakeSignals appends what the chip put on the wire since the last call to
 // dst and returns it. The chip forgets them, so each is delivered once.
+// The Data of a SignalChars is the caller's from then on.
 func (u *UART) TakeSignals(dst []Signal) []Signal {
 	dst = append(dst, u.signals...)
 	clear(u.signals)
@@ -123,7 +131,7 @@ func (u *UART) pushRx(e rxEntry) bool {
 
 // RxRoom is how many more characters the RX FIFO takes before it overruns.
 // Real hardware has no such output; emulated wires may use it to throttle.
-func (u *UART) RxRoom() int { return u.rx.limit - u.rx.len() }
+func (u *UART) RxRoom() int { return u.rx.limit() - u.rx.len() }
 
 // SetBreakInput holds the RX input at space (on) or releases it. A break
 // that lasts a whole frame puts one zero character flagged BI (and FE, the
@@ -283,6 +291,10 @@ func (u *UART) fire() {
 // finishTx puts the character in the shift register on the wire (or, in
 // loopback, into our own receiver) and loads the next one.
 func (u *UART) finishTx() {
+	if u.charRuns && u.instant && u.lcr&LCRBreak == 0 && !u.loop() {
+		u.finishTxRun()
+		return
+	}
 	u.tsrBusy = false
 	u.counters.TxSent++
 	switch {

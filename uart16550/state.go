@@ -48,7 +48,7 @@ func (u *UART) State() State {
 		DLM:        u.dlm,
 		Format:     u.fmt,
 		CharTime:   u.charTime,
-		FIFODepth:  u.rx.limit,
+		FIFODepth:  u.rx.limit(),
 		Trigger:    u.trigger,
 		RxLevel:    u.rx.len(),
 		TxLevel:    u.tx.len(),

@@ -16,22 +16,29 @@ type Options struct {
 	UngatedINTR bool
 	// Instant makes every character take no time on the wire ("timing off").
 	Instant bool
+	// CharRuns makes a chip at timing off put the characters that leave at
+	// one instant on the wire as one SignalChars rather than a SignalChar
+	// each. A whole FIFO leaves at once when characters take no time, and
+	// one signal per character would cost more than moving the characters.
+	// At realistic timing it changes nothing.
+	CharRuns bool
 }
 
 // UART is one emulated 16550A. It is not safe for concurrent use: the
 // caller holds a lock around every method, as a driver holds its interrupt
 // lock around register access.
 type UART struct {
-	depth   int
-	ungated bool
-	instant bool
-	clockHz uint32
+	depth    int
+	ungated  bool
+	instant  bool
+	charRuns bool
+	clockHz  uint32
 
 	// Registers as written; IIR, LSR and MSR are computed when read.
 	ier, lcr, mcr, scr, dll, dlm byte
 	fcr                          byte // FCREnable | FCRDMAMode | trigger, as last accepted
 
-	rx           ring[rxEntry]
+	rx           rxFIFO
 	rxErrored    int  // entries in rx whose flags are not 0
 	headReported bool // an LSR read has shown the head entry's error flags
 	overrun      bool // LSR.OE, until LSR is read
@@ -84,11 +91,12 @@ type Counters struct {
 // values, divisor 12 (9600 baud), FIFOs off, all modem inputs deasserted.
 func New(opts Options) *UART {
 	u := &UART{
-		depth:   opts.FIFODepth,
-		ungated: opts.UngatedINTR,
-		instant: opts.Instant,
-		clockHz: opts.ClockHz,
-		dll:     powerOnDivisor,
+		depth:    opts.FIFODepth,
+		ungated:  opts.UngatedINTR,
+		instant:  opts.Instant,
+		charRuns: opts.CharRuns,
+		clockHz:  opts.ClockHz,
+		dll:      powerOnDivisor,
 	}
 	if u.depth <= 0 {
 		u.depth = DefaultFIFODepth
@@ -96,7 +104,7 @@ func New(opts Options) *UART {
 	if u.clockHz == 0 {
 		u.clockHz = ClockHz
 	}
-	u.rx = newRing[rxEntry](u.depth)
+	u.rx = newRxFIFO(u.depth)
 	u.tx = newRing[byte](u.depth)
 	u.Reset()
 	return u
@@ -304,7 +312,8 @@ func (u *UART) setFIFOMode(on bool) {
 	if on {
 		limit = u.depth
 	}
-	u.rx.limit, u.tx.limit = limit, limit
+	u.rx.setLimit(limit)
+	u.tx.limit = limit
 	u.threLatch = true
 	u.trigger = 1
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vcomd/vcomd/config"
+	"github.com/vcomd/vcomd/control"
 	"github.com/vcomd/vcomd/daemon"
 )
 
@@ -49,9 +51,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sig)
-	d, err := daemon.New(cfg, daemon.Options{Logger: log})
+	// Before any port: a second daemon on this directory would take over
+	// the first one's links.
+	socket := filepath.Join(cfg.Dir, control.SocketName)
+	if err := control.CheckSocket(socket); err != nil {
+		fmt.Fprintf(stderr, "vcomd: %v\n", err)
+		return 1
+	}
+	var hub control.Hub
+	d, err := daemon.New(cfg, daemon.Options{Logger: log, Trace: hub.Publish, TraceEnabled: hub.Enabled})
 	if err != nil {
 		fmt.Fprintf(stderr, "vcomd: %v\n", err)
+		return 1
+	}
+	srv, err := control.NewServer(d, control.Options{Socket: cfg.Socket, Hub: &hub, Logger: log})
+	if err == nil {
+		err = srv.Listen(socket)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vcomd: %v\n", err)
+		d.Close(context.Background())
 		return 1
 	}
 	for _, p := range d.Ports() {
@@ -72,6 +91,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// Data in flight gets a second to finish, as a serial port's
 		// close would give it.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if err := srv.Close(ctx); err != nil {
+			log.Warn().Err(err).Msg("control socket")
+		}
 		d.Close(ctx)
 		cancel()
 		log.Info().Str("signal", s.String()).Msg("stopped")

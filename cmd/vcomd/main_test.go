@@ -214,3 +214,36 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// The control socket is there while vcomd runs, with its mode, and goes
+// at stop; a second vcomd on the same directory is refused before it
+// touches the first one's links.
+func TestControlSocket(t *testing.T) {
+	d := start(t, 2)
+	socket := filepath.Join(d.dir, "vcomd.sock")
+	fi, err := os.Lstat(socket)
+	if err != nil || fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("control socket: %v, %v", fi, err)
+	}
+	links := map[string]string{}
+	for _, name := range []string{"ttyV0", "ttyV1"} {
+		links[name], _ = os.Readlink(filepath.Join(d.dir, name))
+	}
+	second := exec.Command(vcomd, "--dir", d.dir)
+	out, err := second.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "another vcomd is serving this directory") {
+		t.Errorf("second vcomd: %v: %s", err, out)
+	}
+	for name, target := range links {
+		if got, _ := os.Readlink(filepath.Join(d.dir, name)); got != target {
+			t.Errorf("%s now points at %q, was %q", name, got, target)
+		}
+	}
+	if code := d.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+	if _, err := os.Lstat(socket); !os.IsNotExist(err) {
+		t.Errorf("socket left after stop: %v", err)
+	}
+}

@@ -1,0 +1,498 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/vcomd/vcomd/internal/benchrig"
+	"github.com/vcomd/vcomd/internal/procstat"
+	"github.com/vcomd/vcomd/internal/ttybench"
+)
+
+// plan is how much of each measurement to make.
+type plan struct {
+	name       string
+	reps       int           // repetitions of each throughput figure and blocks of round trips
+	total      int           // bytes per direction in one throughput repetition
+	chunk      int           // bytes per write
+	trips      int           // round trips measured, all blocks together
+	rateWindow time.Duration // steady transfer timed at each baud rate
+	idlePairs  int
+	idleWindow time.Duration
+	scalePairs int // pairs in the scale daemon: its ports are twice this
+}
+
+var (
+	fullPlan = plan{
+		name: "full", reps: 5, total: 32 << 20, chunk: 64 << 10, trips: 5000,
+		rateWindow: 2 * time.Second, idlePairs: 64, idleWindow: 10 * time.Second, scalePairs: 500,
+	}
+	shortPlan = plan{
+		name: "short", reps: 3, total: 4 << 20, chunk: 64 << 10, trips: 1000,
+		rateWindow: 1200 * time.Millisecond, idlePairs: 64, idleWindow: 3 * time.Second, scalePairs: 50,
+	}
+)
+
+// The steps, in the order they run.
+var stepNames = []string{"throughput", "latency", "timing", "idle", "scale"}
+
+// syncTimeout bounds the wait for a freshly opened pair to pass a byte.
+const syncTimeout = 10 * time.Second
+
+// settle is how long a freshly started daemon is left alone before its
+// idle cost is read: the tail of its start-up (goroutines parking, the
+// last allocations) is not what an idle port costs.
+const settle = time.Second
+
+// runner runs the steps.
+type runner struct {
+	plan  plan
+	vcomd string // binaries
+	socat string
+	tmp   string // scratch directory, removed at the end
+	n     int    // directories made so far
+	log   io.Writer
+}
+
+func (r *runner) step(ctx context.Context, name string) ([]row, error) {
+	switch name {
+	case "throughput":
+		return r.throughput(ctx)
+	case "latency":
+		return r.latency(ctx)
+	case "timing":
+		return r.timing(ctx)
+	case "idle":
+		return r.idle(ctx)
+	case "scale":
+		return r.scale(ctx)
+	}
+	return nil, fmt.Errorf("no step %q", name)
+}
+
+// dir returns a fresh directory for one program's links.
+func (r *runner) dir() (string, error) {
+	r.n++
+	d := filepath.Join(r.tmp, fmt.Sprintf("links%d", r.n))
+	if err := os.Mkdir(d, 0o700); err != nil {
+		return "", fmt.Errorf("links directory: %w", err)
+	}
+	return d, nil
+}
+
+// startVcomd starts a daemon of pairs pairs; its stop goes on c.
+func (r *runner) startVcomd(ctx context.Context, pairs int, timing string, c *cleanup) (*benchrig.Vcomd, error) {
+	d, err := r.dir()
+	if err != nil {
+		return nil, err
+	}
+	// vcomd makes its directory itself, private to its user.
+	v, err := benchrig.StartVcomd(ctx, benchrig.VcomdConfig{Bin: r.vcomd, Dir: filepath.Join(d, "vcom"), Pairs: pairs, Timing: timing})
+	if err != nil {
+		return nil, err
+	}
+	c.add(v.Stop)
+	return v, nil
+}
+
+// startSocat starts pairs socat processes; their stop goes on c.
+func (r *runner) startSocat(ctx context.Context, pairs int, c *cleanup) (*benchrig.Socat, error) {
+	d, err := r.dir()
+	if err != nil {
+		return nil, err
+	}
+	s, err := benchrig.StartSocat(ctx, benchrig.SocatConfig{Bin: r.socat, Dir: d, Pairs: pairs})
+	if err != nil {
+		return nil, err
+	}
+	c.add(s.Stop)
+	return s, nil
+}
+
+// cleanup is what a step must undo: ports to close, programs to stop.
+type cleanup []func() error
+
+func (c *cleanup) add(f func() error) { *c = append(*c, f) }
+
+// run undoes everything, last first, and adds the errors to *err.
+func (c *cleanup) run(err *error) {
+	for i := len(*c) - 1; i >= 0; i-- {
+		*err = errors.Join(*err, (*c)[i]())
+	}
+	*c = nil
+}
+
+// ends is a pair opened by the benchmark, as a program opens it.
+type ends struct{ a, b *ttybench.Port }
+
+// open opens both ends of pair at baud and passes a byte each way, so
+// that each is known to be open on the far side; the closes go on c.
+func open(ctx context.Context, pair benchrig.Pair, baud int, c *cleanup) (ends, error) {
+	a, err := ttybench.Open(pair.A, baud)
+	if err != nil {
+		return ends{}, err
+	}
+	c.add(a.Close)
+	b, err := ttybench.Open(pair.B, baud)
+	if err != nil {
+		return ends{}, err
+	}
+	c.add(b.Close)
+	if err := ttybench.Sync(ctx, a, b, syncTimeout); err != nil {
+		return ends{}, err
+	}
+	if err := ttybench.Sync(ctx, b, a, syncTimeout); err != nil {
+		return ends{}, err
+	}
+	return ends{a, b}, nil
+}
+
+// fastPairs starts one vcomd pair at timing off and one socat pair, and
+// opens both.
+func (r *runner) fastPairs(ctx context.Context, c *cleanup) (vcomd, socat ends, err error) {
+	v, err := r.startVcomd(ctx, 1, "off", c)
+	if err != nil {
+		return ends{}, ends{}, err
+	}
+	s, err := r.startSocat(ctx, 1, c)
+	if err != nil {
+		return ends{}, ends{}, err
+	}
+	if vcomd, err = open(ctx, v.Pairs[0], 115200, c); err != nil {
+		return ends{}, ends{}, fmt.Errorf("vcomd: %w", err)
+	}
+	if socat, err = open(ctx, s.Pairs[0], 115200, c); err != nil {
+		return ends{}, ends{}, fmt.Errorf("socat: %w", err)
+	}
+	return vcomd, socat, nil
+}
+
+// alternate measures vcomd's pair and socat's in turn, reps times each,
+// so that both meet the same machine, and returns each one's results.
+func alternate[T any](reps int, v, s ends, measure func(ends) (T, error)) (vr, sr []T, err error) {
+	for range reps {
+		for _, m := range []struct {
+			e   ends
+			out *[]T
+		}{{v, &vr}, {s, &sr}} {
+			x, err := measure(m.e)
+			if err != nil {
+				return nil, nil, err
+			}
+			*m.out = append(*m.out, x)
+		}
+	}
+	return vr, sr, nil
+}
+
+// throughput measures one way and both ways at once, alternating vcomd
+// and socat repetition by repetition so that both see the same machine.
+func (r *runner) throughput(ctx context.Context) (rows []row, err error) {
+	var c cleanup
+	defer c.run(&err)
+	v, s, err := r.fastPairs(ctx, &c)
+	if err != nil {
+		return nil, err
+	}
+	p := r.plan
+	for _, both := range []bool{false, true} {
+		vr, sr, err := alternate(p.reps, v, s, func(e ends) (float64, error) {
+			bps, err := ttybench.Throughput(ctx, e.a, e.b, p.total, p.chunk, both)
+			return bps / 1e6, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(r.log, "  both=%v: vcomd %.1f MB/s, socat %.1f MB/s\n", both, vr, sr)
+		what := "one way"
+		if both {
+			what = "both ways at once, sum"
+		}
+		vm, sm := ttybench.Median(vr), ttybench.Median(sr)
+		rows = append(rows, row{
+			measure: fmt.Sprintf("throughput, timing off, %s (MB/s, median of %d × %d MiB, %d KiB writes)", what, p.reps, p.total>>20, p.chunk>>10),
+			vcomd:   fmt.Sprintf("%.1f", vm), socat: fmt.Sprintf("%.1f", sm),
+			ratio: ratio(vm, sm), target: "≥ 0.95×", verdict: atLeast(vm/sm, 0.95, "×"),
+		})
+	}
+	return rows, nil
+}
+
+// latency measures 1-byte round trips, in blocks alternating vcomd and
+// socat.
+func (r *runner) latency(ctx context.Context) (rows []row, err error) {
+	var c cleanup
+	defer c.run(&err)
+	v, s, err := r.fastPairs(ctx, &c)
+	if err != nil {
+		return nil, err
+	}
+	p := r.plan
+	vb, sb, err := alternate(p.reps, v, s, func(e ends) ([]time.Duration, error) {
+		return ttybench.RoundTrip(ctx, e.a, e.b, 100, p.trips/p.reps)
+	})
+	if err != nil {
+		return nil, err
+	}
+	vd, sd := slices.Concat(vb...), slices.Concat(sb...)
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	for _, q := range []float64{50, 99} {
+		vq, sq := us(ttybench.Percentile(vd, q)), us(ttybench.Percentile(sd, q))
+		rw := row{
+			measure: fmt.Sprintf("1-byte round trip p%.0f, timing off (µs, %d samples)", q, len(vd)),
+			vcomd:   fmt.Sprintf("%.0f", vq), socat: fmt.Sprintf("%.0f", sq), ratio: ratio(vq, sq),
+		}
+		if q == 50 {
+			rw.target, rw.verdict = "≤ 1.1×", atMost(vq/sq, 1.1, "×")
+		}
+		rows = append(rows, rw)
+		fmt.Fprintf(r.log, "  p%.0f: vcomd %.0f µs, socat %.0f µs\n", q, vq, sq)
+	}
+	return rows, nil
+}
+
+// timingBauds are the rates realistic timing is checked at.
+var timingBauds = []int{9600, 115200, 921600, 4000000}
+
+// timing measures the rate a realistic-timing pair delivers at, against
+// theory: 10 bits a character at 8N1.
+func (r *runner) timing(ctx context.Context) (rows []row, err error) {
+	var c cleanup
+	defer c.run(&err)
+	v, err := r.startVcomd(ctx, 1, "realistic", &c)
+	if err != nil {
+		return nil, err
+	}
+	e, err := open(ctx, v.Pairs[0], timingBauds[0], &c)
+	if err != nil {
+		return nil, err
+	}
+	for _, baud := range timingBauds {
+		for _, p := range []*ttybench.Port{e.a, e.b} {
+			if err := p.SetBaud(baud); err != nil {
+				return nil, err
+			}
+		}
+		// The daemon takes a termios change in order with the data
+		// around it; a byte through shows the change is made.
+		if err := ttybench.Sync(ctx, e.a, e.b, syncTimeout); err != nil {
+			return nil, err
+		}
+		want := float64(baud) / 10
+		got, err := ttybench.LineRate(ctx, e.a, e.b, want, r.plan.rateWindow)
+		if err != nil {
+			return nil, fmt.Errorf("%d baud: %w", baud, err)
+		}
+		pct := (got.BytesPerSec/want - 1) * 100
+		fmt.Fprintf(r.log, "  %d baud: %.1f B/s over %v, %+.3f %%, %d lost\n", baud, got.BytesPerSec, got.Window.Round(time.Millisecond), pct, got.Lost)
+		figure := fmt.Sprintf("%.1f (%+.2f %%)", got.BytesPerSec, pct)
+		if got.Lost > 0 {
+			figure += fmt.Sprintf("; **%d of %d bytes lost** (receive overrun)", got.Lost, got.Total)
+		}
+		rows = append(rows, row{
+			measure: fmt.Sprintf("realistic timing at %d baud 8N1, no flow control (B/s over %.1f s; theory %.0f)", baud, got.Window.Seconds(), want),
+			vcomd:   figure,
+			socat:   "no baud timing", target: "within 1 %", verdict: within(pct, 1),
+		})
+	}
+	return rows, nil
+}
+
+// idle reads the CPU used by a daemon of idle pairs, and by as many socat
+// processes, over the same window: first with nobody on the ports, then
+// with every end held open by this program and no data moving.
+func (r *runner) idle(ctx context.Context) (rows []row, err error) {
+	var c cleanup
+	defer c.run(&err)
+	n := r.plan.idlePairs
+	v, err := r.startVcomd(ctx, n, "", &c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := r.startSocat(ctx, n, &c)
+	if err != nil {
+		return nil, err
+	}
+	if err := sleep(ctx, settle); err != nil {
+		return nil, err
+	}
+	pids := append([]int{v.PID()}, s.PIDs()...)
+	for _, held := range []bool{false, true} {
+		what := "nobody has open"
+		if held {
+			what = "all ends held open, no data"
+			for _, pr := range append(slices.Clone(v.Pairs), s.Pairs...) {
+				if _, err := open(ctx, pr, 9600, &c); err != nil {
+					return nil, err
+				}
+			}
+			if err := sleep(ctx, settle); err != nil {
+				return nil, err
+			}
+		}
+		vp, sp, window, err := r.cpuOver(ctx, pids)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(r.log, "  %s: vcomd %.2f %%, socat %.2f %% of one core\n", what, vp, sp)
+		rows = append(rows, row{
+			measure: fmt.Sprintf("CPU, idle, %d pairs, %s (%% of one core over %.0f s; a tick, %v, is %.2f %%)", n, what, window.Seconds(), procstat.Tick, 100*procstat.Tick.Seconds()/window.Seconds()),
+			vcomd:   fmt.Sprintf("%.2f", vp), socat: fmt.Sprintf("%.2f (%d processes)", sp, n),
+			ratio: ratio(vp, sp), target: "< 0.5 %", verdict: below(vp, 0.5, " %"),
+		})
+	}
+	return rows, nil
+}
+
+// cpuOver reads the CPU of pids over the plan's idle window, as percent of
+// one core: the first pid's, and the others' summed.
+func (r *runner) cpuOver(ctx context.Context, pids []int) (first, rest float64, window time.Duration, err error) {
+	before, err := cpuTimes(pids)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	t0 := time.Now()
+	if err := sleep(ctx, r.plan.idleWindow); err != nil {
+		return 0, 0, 0, err
+	}
+	after, err := cpuTimes(pids)
+	window = time.Since(t0)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var used time.Duration
+	for i := 1; i < len(pids); i++ {
+		used += after[i] - before[i]
+	}
+	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / window.Seconds() }
+	return pct(after[0] - before[0]), pct(used), window, nil
+}
+
+func cpuTimes(pids []int) ([]time.Duration, error) {
+	out := make([]time.Duration, len(pids))
+	for i, pid := range pids {
+		var err error
+		if out[i], err = procstat.CPU(pid); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// scale starts a daemon of many pairs and as many socat processes, one
+// after the other: how fast the ports come, and what an idle port holds.
+func (r *runner) scale(ctx context.Context) (rows []row, err error) {
+	n := r.plan.scalePairs
+	ports := 2 * n
+	base, err := r.vcomdMemory(ctx, 1, nil)
+	if err != nil {
+		return nil, err
+	}
+	var ready time.Duration
+	big, err := r.vcomdMemory(ctx, n, &ready)
+	if err != nil {
+		return nil, err
+	}
+	vRSS := float64(big.RSS-base.RSS) / float64(ports-2)
+	vPSS := float64(big.PSS-base.PSS) / float64(ports-2)
+	vRate := float64(ports) / ready.Seconds()
+	fmt.Fprintf(r.log, "  vcomd: %d ports in %v; RSS %d KiB (1 pair: %d KiB)\n", ports, ready.Round(time.Millisecond), big.RSS, base.RSS)
+
+	var sMem procstat.Memory
+	var sReady time.Duration
+	if err := r.socatMemory(ctx, n, &sMem, &sReady); err != nil {
+		return nil, err
+	}
+	sRSS, sPSS := float64(sMem.RSS)/float64(ports), float64(sMem.PSS)/float64(ports)
+	sRate := float64(ports) / sReady.Seconds()
+	fmt.Fprintf(r.log, "  socat: %d ports in %v; RSS %d KiB in all\n", ports, sReady.Round(time.Millisecond), sMem.RSS)
+	return []row{
+		{
+			measure: fmt.Sprintf("RSS per idle port at %d ports (KiB; vcomd: (RSS − RSS of a 1-pair daemon) / %d)", ports, ports-2),
+			vcomd:   fmt.Sprintf("%.1f", vRSS), socat: fmt.Sprintf("%.1f", sRSS),
+			ratio: ratio(vRSS, sRSS), target: "≤ 100 KiB", verdict: atMost(vRSS, 100, " KiB"),
+		},
+		{
+			measure: fmt.Sprintf("PSS per idle port at %d ports (KiB; shared pages split among processes)", ports),
+			vcomd:   fmt.Sprintf("%.1f", vPSS), socat: fmt.Sprintf("%.1f", sPSS), ratio: ratio(vPSS, sPSS),
+		},
+		{
+			measure: fmt.Sprintf("ports created per second (%d ports: vcomd, start to all announced; socat, %d processes started to all links made)", ports, n),
+			vcomd:   fmt.Sprintf("%.0f", vRate), socat: fmt.Sprintf("%.0f", sRate), ratio: ratio(vRate, sRate),
+		},
+		{
+			measure: fmt.Sprintf("%d ports in one daemon, the last pair passing data", ports),
+			vcomd:   "yes", socat: fmt.Sprintf("%d processes", n), target: "1000 ports", verdict: verdictPorts(ports),
+		},
+	}, nil
+}
+
+// vcomdMemory starts a daemon of pairs idle pairs, checks that its last
+// pair passes data, and returns its memory once settled; with ready set,
+// also how long it took to announce its ports.
+func (r *runner) vcomdMemory(ctx context.Context, pairs int, ready *time.Duration) (m procstat.Memory, err error) {
+	var c cleanup
+	defer c.run(&err)
+	v, err := r.startVcomd(ctx, pairs, "", &c)
+	if err != nil {
+		return m, err
+	}
+	if ready != nil {
+		*ready = v.Ready
+	}
+	if err := sleep(ctx, settle); err != nil {
+		return m, err
+	}
+	// Memory is read before the last pair is opened: an idle port is
+	// one nobody has open.
+	if m, err = procstat.Mem(v.PID()); err != nil {
+		return m, err
+	}
+	if _, err := open(ctx, v.Pairs[pairs-1], 115200, &c); err != nil {
+		return m, fmt.Errorf("the last of %d pairs: %w", pairs, err)
+	}
+	return m, nil
+}
+
+// socatMemory starts pairs socat processes and returns the sum of their
+// memory once settled, and how long they took to make their links.
+func (r *runner) socatMemory(ctx context.Context, pairs int, m *procstat.Memory, ready *time.Duration) (err error) {
+	var c cleanup
+	defer c.run(&err)
+	s, err := r.startSocat(ctx, pairs, &c)
+	if err != nil {
+		return err
+	}
+	*ready = s.Ready
+	if err := sleep(ctx, settle); err != nil {
+		return err
+	}
+	for _, pid := range s.PIDs() {
+		pm, err := procstat.Mem(pid)
+		if err != nil {
+			return err
+		}
+		m.RSS += pm.RSS
+		m.PSS += pm.PSS
+	}
+	return nil
+}
+
+// sleep waits d unless ctx ends first. It times measurement windows; it
+// is never used to wait for something to happen.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

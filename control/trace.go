@@ -1,0 +1,240 @@
+package control
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/ioctl"
+)
+
+// Hub fans trace events out to subscribers. Publish never blocks: a
+// subscriber that falls behind loses events, and its stream says how
+// many at the place they went missing. While nobody subscribes, Enabled
+// is false and a device built with it as TraceEnabled does no tracing
+// work at all. The zero value is ready to use.
+type Hub struct {
+	mu   sync.Mutex                  // serialises subscribe and unsubscribe
+	subs atomic.Pointer[[]*traceSub] // copy on write: Publish takes no lock
+}
+
+// traceDepth is each subscriber's buffer: at 115200 baud a port makes
+// about 25 requests a second per direction, so this is minutes of trace;
+// a pair at timing off makes far more, and a reader that cannot keep up
+// loses events rather than slowing the ports.
+const traceDepth = 4096
+
+type traceSub struct {
+	port    string // "" for every port
+	ch      chan traceItem
+	dropped atomic.Uint64 // events lost since the last one delivered
+}
+
+// traceItem is an event and how many were lost just before it.
+type traceItem struct {
+	ev      driver.TraceEvent
+	dropped uint64
+}
+
+// Enabled reports whether anyone subscribes; pass it as the devices'
+// TraceEnabled.
+func (h *Hub) Enabled() bool {
+	s := h.subs.Load()
+	return s != nil && len(*s) > 0
+}
+
+// Publish hands ev to every subscriber that wants its port; pass it as
+// the devices' Trace. It never blocks.
+func (h *Hub) Publish(ev driver.TraceEvent) {
+	subs := h.subs.Load()
+	if subs == nil {
+		return
+	}
+	for _, s := range *subs {
+		if s.port != "" && s.port != ev.Port {
+			continue
+		}
+		lost := s.dropped.Load()
+		select {
+		case s.ch <- traceItem{ev: ev, dropped: lost}:
+			if lost > 0 {
+				s.dropped.Add(-lost)
+			}
+		default:
+			s.dropped.Add(1)
+		}
+	}
+}
+
+// subscribe adds a subscriber for port ("" for all) with room for depth
+// events.
+func (h *Hub) subscribe(port string, depth int) *traceSub {
+	s := &traceSub{port: port, ch: make(chan traceItem, depth)}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var next []*traceSub
+	if old := h.subs.Load(); old != nil {
+		next = append(next, *old...)
+	}
+	next = append(next, s)
+	h.subs.Store(&next)
+	return s
+}
+
+// unsubscribe removes s. Publish may still hand it an event it loaded
+// before; nobody reads it and it is collected with s.
+func (h *Hub) unsubscribe(s *traceSub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	old := h.subs.Load()
+	if old == nil {
+		return
+	}
+	next := make([]*traceSub, 0, len(*old))
+	for _, o := range *old {
+		if o != s {
+			next = append(next, o)
+		}
+	}
+	h.subs.Store(&next)
+}
+
+// TraceLine is one line of GET /v1/trace: a request starting or
+// completing, or (with only Dropped set) a marker that the reader lost
+// events there.
+type TraceLine struct {
+	Time     time.Time     `json:"time"`
+	Port     string        `json:"port,omitempty"`
+	ID       uint64        `json:"id,omitempty"`
+	Phase    string        `json:"phase,omitempty"`   // "start" or "complete"
+	Request  string        `json:"request,omitempty"` // "IRP_MJ_WRITE", "IOCTL_SERIAL_SET_BAUD_RATE"
+	Length   int           `json:"length"`            // bytes asked for (start) or moved (complete)
+	Status   string        `json:"status,omitempty"`  // completion only
+	Duration time.Duration `json:"duration_ns,omitempty"`
+	Data     string        `json:"data,omitempty"` // hex: a write's data at start, a read's at completion
+	Input    any           `json:"input,omitempty"`
+	Output   any           `json:"output,omitempty"`
+	Dropped  uint64        `json:"dropped,omitempty"`
+}
+
+// traceLine turns a driver event into its JSON form.
+func traceLine(ev driver.TraceEvent) TraceLine {
+	l := TraceLine{
+		Time:    ev.Time,
+		Port:    ev.Port,
+		ID:      ev.ID,
+		Phase:   ev.Phase.String(),
+		Request: RequestName(ev.Major, ev.Code),
+		Length:  ev.Length,
+		Data:    hex.EncodeToString(ev.Data),
+		Input:   ev.Input,
+	}
+	if ev.Phase == driver.PhaseComplete {
+		l.Status = ev.Status.String()
+		l.Duration = ev.Duration
+		l.Output = ev.Output
+		if err, ok := ev.Output.(error); ok {
+			// An error's fields are unexported: JSON would show {}.
+			l.Output = err.Error()
+		}
+	}
+	return l
+}
+
+// RequestName is the name a trace gives a request: the IOCTL's for
+// device control, IRP_MJ_ and the major function's otherwise.
+func RequestName(m driver.Major, code ioctl.Code) string {
+	if m == driver.MajorDeviceControl {
+		return code.String()
+	}
+	return "IRP_MJ_" + m.String()
+}
+
+// How much of a request's data, and of an IOCTL's input or output as
+// JSON, a text trace line shows: a line stays readable, and --json has
+// everything.
+const (
+	traceDataShown = 32
+	traceJSONShown = 120
+)
+
+// String formats the line as Portmon does: time, port, request number,
+// request, length, status and duration (at completion), then data in hex
+// and as ASCII, or an IOCTL's input or output.
+func (l TraceLine) String() string {
+	if l.Dropped > 0 && l.Request == "" {
+		return fmt.Sprintf("%s  --- dropped %d events: the trace reader fell behind", l.Time.Format("15:04:05.000000"), l.Dropped)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  %-8s %6d  %-34s", l.Time.Format("15:04:05.000000"), l.Port, l.ID, l.Request)
+	if l.Phase == "start" {
+		fmt.Fprintf(&b, " %-22s", "")
+	} else {
+		fmt.Fprintf(&b, " %-12s %9s", l.Status, fmtDuration(l.Duration))
+	}
+	fmt.Fprintf(&b, "  len %-5d", l.Length)
+	if data, err := hex.DecodeString(l.Data); err == nil && len(data) > 0 {
+		shown := data[:min(len(data), traceDataShown)]
+		more := ""
+		if len(data) > len(shown) {
+			more = " ..."
+		}
+		fmt.Fprintf(&b, "  %s%s  %s", spacedHex(shown), more, printable(shown))
+	}
+	extra := l.Input
+	if l.Phase != "start" {
+		extra = l.Output
+	}
+	if extra != nil {
+		var j bytes.Buffer
+		enc := json.NewEncoder(&j)
+		enc.SetEscapeHTML(false)
+		if enc.Encode(extra) == nil {
+			shown := bytes.TrimSpace(j.Bytes())
+			if len(shown) > traceJSONShown {
+				shown = append(shown[:traceJSONShown:traceJSONShown], "..."...)
+			}
+			fmt.Fprintf(&b, "  %s", shown)
+		}
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dus", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.3fs", d.Seconds())
+}
+
+func spacedHex(b []byte) string {
+	var s strings.Builder
+	for i, c := range b {
+		if i > 0 {
+			s.WriteByte(' ')
+		}
+		fmt.Fprintf(&s, "%02X", c)
+	}
+	return s.String()
+}
+
+// printable is b as ASCII with '.' for what a terminal would not show.
+func printable(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c < 0x20 || c > 0x7E {
+			c = '.'
+		}
+		out[i] = c
+	}
+	return string(out)
+}

@@ -1,0 +1,93 @@
+package driver_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/ioctl"
+	"github.com/vcomd/vcomd/uart16550"
+)
+
+// slowFarEnd is a wire whose far end applies nothing until told to: what
+// a receiver whose ISR goroutine the host has not yet scheduled looks
+// like to the transmitter.
+type slowFarEnd struct {
+	mu      sync.Mutex
+	chars   int
+	pending []func()
+}
+
+func (w *slowFarEnd) Transmit(_ *driver.Device, signals []uart16550.Signal, taken func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, sg := range signals {
+		switch sg.Kind {
+		case uart16550.SignalChar:
+			w.chars++
+		case uart16550.SignalChars:
+			w.chars += len(sg.Data)
+		}
+	}
+	if taken != nil {
+		w.pending = append(w.pending, taken)
+	}
+}
+
+func (w *slowFarEnd) sent() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.chars
+}
+
+// catchUp is the far end's ISR goroutine finally running.
+func (w *slowFarEnd) catchUp() {
+	w.mu.Lock()
+	fns := w.pending
+	w.pending = nil
+	w.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
+
+// At realistic timing a transmitter runs at most a bounded number of
+// characters ahead of what the far end has applied, so that a receiver
+// that runs late still stops it in time with RTS or XOFF; once the far end
+// catches up, the rest goes at the line's pace.
+func TestTransmitterWaitsForLateReceiver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &slowFarEnd{}
+		d := driver.New(driver.Options{Name: "A", Wire: w, Epoch: time.Now()})
+		t.Cleanup(func() { d.Close() })
+		mustCall(t, d, &driver.IRP{Major: driver.MajorCreate})
+		mustCall(t, d, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: 115200}))
+		data := make([]byte, 2000)
+		write := driver.NewWrite(data)
+		d.Submit(write)
+
+		// 100 ms is 1152 characters of line time at 115200 baud.
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		ahead := w.sent()
+		if ahead < 200 || ahead > 300 {
+			t.Fatalf("with the far end applying nothing, %d characters went out; want the window's 256 or so", ahead)
+		}
+		// The far end now keeps up, a millisecond at a time: 2000
+		// characters take 174 ms of line time.
+		for range 1000 {
+			w.catchUp()
+			synctest.Wait()
+			if w.sent() == len(data) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if st, _ := write.Wait(context.Background()); st != driver.StatusSuccess || w.sent() != len(data) {
+			t.Fatalf("write %v, %d of %d characters sent", st, w.sent(), len(data))
+		}
+	})
+}

@@ -1,0 +1,142 @@
+package benchrig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var vcomd string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "benchrig")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		if vcomd, err = BuildVcomd(context.Background(), dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+// gone reports whether no process has this pid any more (a child is
+// reaped once its Wait returns).
+func gone(pid int) bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }
+
+func isPTYLink(t *testing.T, link string) {
+	t.Helper()
+	target, err := os.Readlink(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(target, "/dev/pts/") {
+		t.Errorf("%s -> %s, want a pty", link, target)
+	}
+}
+
+func TestVcomd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dir := filepath.Join(t.TempDir(), "vcom")
+	v, err := StartVcomd(ctx, VcomdConfig{Bin: vcomd, Dir: dir, Pairs: 3, Timing: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Pairs) != 3 || v.Ready <= 0 {
+		t.Fatalf("pairs %v, ready %v", v.Pairs, v.Ready)
+	}
+	for _, p := range v.Pairs {
+		isPTYLink(t, p.A)
+		isPTYLink(t, p.B)
+	}
+	if err := v.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(v.PID()) {
+		t.Errorf("vcomd pid %d still exists after Stop", v.PID())
+	}
+	if _, err := os.Lstat(v.Pairs[0].A); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("link %s after Stop: %v", v.Pairs[0].A, err)
+	}
+}
+
+// A daemon that refuses to start is reported with what it said.
+func TestVcomdFails(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := StartVcomd(ctx, VcomdConfig{Bin: vcomd, Dir: file, Pairs: 1})
+	if err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("StartVcomd with a file for --dir: %v", err)
+	}
+}
+
+func TestSocat(t *testing.T) {
+	bin, err := LookSocat()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if v, err := SocatVersion(ctx, bin); err != nil || v == "" {
+		t.Errorf("SocatVersion = %q, %v", v, err)
+	}
+	s, err := StartSocat(ctx, SocatConfig{Bin: bin, Dir: t.TempDir(), Pairs: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Pairs) != 4 || len(s.PIDs()) != 4 {
+		t.Fatalf("pairs %v, pids %v", s.Pairs, s.PIDs())
+	}
+	for _, p := range s.Pairs {
+		isPTYLink(t, p.A)
+		isPTYLink(t, p.B)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range s.PIDs() {
+		if !gone(pid) {
+			t.Errorf("socat pid %d still exists after Stop", pid)
+		}
+	}
+}
+
+// A socat that exits before making its links ends the wait at once.
+func TestSocatFails(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// "false" exits at once whatever its arguments, as a socat would
+	// that cannot make its ptys.
+	_, err := StartSocat(ctx, SocatConfig{Bin: "/bin/false", Dir: t.TempDir(), Pairs: 2})
+	if err == nil || !strings.Contains(err.Error(), "exited") {
+		t.Fatalf("StartSocat of a failing program: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the failure was noticed only at the deadline")
+	}
+}
+
+func TestLookSocatMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	if _, err := LookSocat(); !errors.Is(err, ErrNoSocat) {
+		t.Fatalf("LookSocat with an empty PATH: %v", err)
+	}
+}

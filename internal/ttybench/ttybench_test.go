@@ -1,0 +1,210 @@
+package ttybench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vcomd/vcomd/internal/benchrig"
+)
+
+// vcomd is the daemon built from this tree, once for all tests.
+var vcomd string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "ttybench")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		if vcomd, err = benchrig.BuildVcomd(context.Background(), dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+// openPair starts what newPair says, opens both ends at baud and passes a
+// byte each way, so that both are known to be open on the far side.
+func openPair(t *testing.T, ctx context.Context, pair benchrig.Pair, baud int) (a, b *Port) {
+	t.Helper()
+	a, err := Open(pair.A, baud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b, err = Open(pair.B, baud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	if err := Sync(ctx, a, b, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := Sync(ctx, b, a, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
+func startVcomd(t *testing.T, ctx context.Context, timing string) benchrig.Pair {
+	t.Helper()
+	v, err := benchrig.StartVcomd(ctx, benchrig.VcomdConfig{Bin: vcomd, Dir: filepath.Join(t.TempDir(), "vcom"), Pairs: 1, Timing: timing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := v.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return v.Pairs[0]
+}
+
+// socat skips without socat, except in CI, where it fails.
+func socat(t *testing.T) string {
+	t.Helper()
+	bin, err := benchrig.LookSocat()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return bin
+}
+
+// A few hundred KB each way at once through a vcomd pair arrive intact
+// (Throughput checks every byte), and the figure is a rate.
+func TestThroughputVcomd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, b := openPair(t, ctx, startVcomd(t, ctx, "off"), 115200)
+	for _, both := range []bool{false, true} {
+		bps, err := Throughput(ctx, a, b, 300<<10, 64<<10, both)
+		if err != nil {
+			t.Fatalf("both=%v: %v", both, err)
+		}
+		if bps <= 0 {
+			t.Errorf("both=%v: %v bytes/s", both, bps)
+		}
+		t.Logf("both=%v: %.1f MB/s", both, bps/1e6)
+	}
+}
+
+// The same through socat, so that the benchmark's other side works too.
+func TestThroughputSocat(t *testing.T) {
+	bin := socat(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	s, err := benchrig.StartSocat(ctx, benchrig.SocatConfig{Bin: bin, Dir: dir, Pairs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	a, b := openPair(t, ctx, s.Pairs[0], 115200)
+	if _, err := Throughput(ctx, a, b, 300<<10, 64<<10, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRoundTripVcomd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, b := openPair(t, ctx, startVcomd(t, ctx, "off"), 115200)
+	d, err := RoundTrip(ctx, a, b, 10, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d) != 200 || Percentile(d, 50) <= 0 {
+		t.Fatalf("%d samples, p50 %v", len(d), Percentile(d, 50))
+	}
+}
+
+// At realistic timing, 115200 baud 8N1 carries 11520 bytes a second; a
+// quarter second of it is measured within a few percent.
+func TestLineRateVcomd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, b := openPair(t, ctx, startVcomd(t, ctx, ""), 115200)
+	r, err := LineRate(ctx, a, b, 11520, 250*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := r.BytesPerSec/11520 - 1; e < -0.05 || e > 0.05 {
+		t.Errorf("%.0f bytes/s over %v, want 11520 within 5 %%", r.BytesPerSec, r.Window)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	xs := []int{5, 1, 4, 2, 3, 6, 7, 8, 9, 10}
+	for _, c := range []struct {
+		p    float64
+		want int
+	}{{50, 5}, {99, 10}, {10, 1}, {100, 10}, {1, 1}} {
+		if got := Percentile(xs, c.p); got != c.want {
+			t.Errorf("Percentile(%v) = %d, want %d", c.p, got, c.want)
+		}
+	}
+	if xs[0] != 5 {
+		t.Error("Percentile sorted its input")
+	}
+	if Median([]float64{3, 1, 2}) != 2 {
+		t.Error("Median of 3, 1, 2 is not 2")
+	}
+}
+
+// The tracker finds where the data resumes after a loss, however long.
+func TestTrackerLoss(t *testing.T) {
+	src := noise(200000)
+	tr := tracker{src: src}
+	// 100 bytes, then 150000 lost, then the rest in reads of 7 bytes,
+	// too few for one read to find its place alone.
+	if err := tr.add(src[:100]); err != nil {
+		t.Fatal(err)
+	}
+	for off := 150100; off < len(src); off += 7 {
+		if err := tr.add(src[off:min(off+7, len(src))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tr.pos != len(src) || tr.lost != 150000 || len(tr.pend) != 0 {
+		t.Errorf("pos %d, lost %d, %d pending; want %d, 150000, 0", tr.pos, tr.lost, len(tr.pend), len(src))
+	}
+	if err := tr.add([]byte("never sent, at least sixteen bytes")); err == nil {
+		t.Error("bytes that were never sent were accepted")
+	}
+}
+
+// fit finds the rate of evenly spaced reads whatever their grouping: here
+// each 8-byte interrupt comes as a read of 1 byte and a read of 7 at the
+// same instant, as a pty front delivers them.
+func TestFit(t *testing.T) {
+	t0 := time.Now()
+	var s []sample
+	for k := range 1000 {
+		at := t0.Add(time.Duration(k) * 8 * time.Millisecond) // 1000 B/s
+		s = append(s, sample{at, 8*k + 1}, sample{at.Add(50 * time.Microsecond), 8*k + 8})
+	}
+	r, err := fit(s, 400, 7600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := r.BytesPerSec/1000 - 1; e < -0.001 || e > 0.001 {
+		t.Errorf("fit = %.2f B/s, want 1000 within 0.1 %%", r.BytesPerSec)
+	}
+	if _, err := fit(s[:2], 0, 10); err == nil {
+		t.Error("two samples were enough to fit")
+	}
+}
