@@ -602,7 +602,18 @@ func (s *Server) modem(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		done = append(done, out.name+"="+onOff(*out.v))
 	}
+	settle(r.Context(), p)
 	return Done{Port: p.Name, Message: strings.Join(done, " ")}, nil
+}
+
+// settle waits, briefly, until the wire has carried what the request did to
+// the port's pins, so that a status of the far end asked for next shows
+// it, as a real cable would at once. The change is made either way: a far
+// end whose line waits for a reader may hold it back.
+func settle(ctx context.Context, p *daemon.Port) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_ = p.Device().Delivered(ctx)
 }
 
 func onOff(b bool) string {
@@ -653,6 +664,7 @@ func (s *Server) sendBreak(w http.ResponseWriter, r *http.Request) (any, error) 
 	if _, err := call(context.WithoutCancel(r.Context()), p, ioctl.SetBreakOff, nil); err != nil {
 		return nil, err
 	}
+	settle(r.Context(), p)
 	return Done{Port: p.Name, Message: "sent a break of " + d.String()}, nil
 }
 

@@ -282,6 +282,29 @@ func (d *Device) isrFinished() bool {
 	}
 }
 
+// Delivered waits until what the UART has put on its pins so far (modem
+// outputs, break, characters that have left the shift register) has
+// reached the far end of the wire and been applied there: a change one
+// port makes is then visible on the other. A far end whose line waits for
+// a reader holds it back, so callers bound ctx.
+func (d *Device) Delivered(ctx context.Context) error {
+	ch := make(chan struct{})
+	d.mu.Lock()
+	if d.s.closed {
+		d.mu.Unlock()
+		return ErrClosed
+	}
+	d.s.deliverWaiters = append(d.s.deliverWaiters, ch)
+	d.mu.Unlock()
+	d.kick()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for %s's wire: %w", d.name, ctx.Err())
+	}
+}
+
 // batchTaken is the taken callback at realistic timing: the far end has
 // applied the oldest batch of characters on the wire (the wire delivers
 // and acknowledges in order). The ISR goroutine is woken only if write

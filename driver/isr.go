@@ -22,6 +22,12 @@ func (d *Device) isrLoop() {
 		select {
 		case <-d.stop:
 			timer.Stop()
+			d.mu.Lock()
+			for _, ch := range d.s.deliverWaiters {
+				close(ch)
+			}
+			d.s.deliverWaiters = nil
+			d.mu.Unlock()
 			return
 		case <-d.wake:
 		case <-timer.C:
@@ -46,6 +52,23 @@ func (d *Device) isrLoop() {
 			}
 		}
 		dones = dones[:0]
+		if w := d.s.deliverWaiters; len(w) > 0 {
+			d.s.deliverWaiters = nil
+			delivered := func() {
+				for _, ch := range w {
+					close(ch)
+				}
+			}
+			switch {
+			case len(signals) == 0 || wire == nil:
+				dones = append(dones, delivered) // nothing on the way
+			case taken == nil:
+				taken = delivered
+			default:
+				first := taken
+				taken = func() { first(); delivered() }
+			}
+		}
 		keep := d.s.inboxDone[:0]
 		for _, w := range d.s.inboxDone {
 			if w.seq <= d.s.appliedSeq {

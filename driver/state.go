@@ -26,12 +26,15 @@ type state struct {
 	// Realistic timing: characters handed to the wire that the far end has
 	// not yet applied, in the batches the wire will acknowledge, and
 	// whether write data waits for them (see txWindow).
-	txUnacked   int
-	txBatches   []int
-	txWindowFul bool
-	inISR       bool // runLocked is servicing the chip at its own virtual instant
-	fcr         byte // what the driver last programmed into the write-only FCR
-	touched     bool // a locked section outside the ISR accessed the chip
+	// Delivered callers waiting for what the chip put on its pins so far
+	// to reach the far end.
+	deliverWaiters []chan struct{}
+	txUnacked      int
+	txBatches      []int
+	txWindowFul    bool
+	inISR          bool // runLocked is servicing the chip at its own virtual instant
+	fcr            byte // what the driver last programmed into the write-only FCR
+	touched        bool // a locked section outside the ISR accessed the chip
 	// Modem inputs VCOM_SET_MODEM_INPUTS set (MSR bits), which the wire's
 	// modem signals do not override.
 	forcedMask, forcedValue uint8

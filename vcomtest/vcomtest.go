@@ -153,9 +153,14 @@ func (p *Port) Stats(ctx context.Context) (ioctl.PerfStats, error) {
 	return irp.Output().(ioctl.PerfStats), nil
 }
 
+// ioctl makes a request and, for one that changes the pins, waits until
+// the wire has carried the change, so that the other end sees it as soon
+// as this returns, as over a real cable.
 func (p *Port) ioctl(ctx context.Context, code ioctl.Code, in any) error {
-	_, err := p.dev.Call(ctx, driver.NewIoctl(code, in))
-	return err
+	if _, err := p.dev.Call(ctx, driver.NewIoctl(code, in)); err != nil {
+		return err
+	}
+	return p.dev.Delivered(ctx)
 }
 
 func pick(on bool, yes, no ioctl.Code) ioctl.Code {

@@ -91,3 +91,31 @@ func TestTransmitterWaitsForLateReceiver(t *testing.T) {
 		}
 	})
 }
+
+// Delivered returns once the far end has applied what the UART put on its
+// pins: a DTR change on one end of a cable is then the other end's DSR,
+// every time, with no waiting in between.
+func TestDeliveredMakesChangesVisible(t *testing.T) {
+	opts := driver.Options{Epoch: time.Now()}
+	oa, ob := opts, opts
+	oa.Name, ob.Name = "A", "B"
+	a, b := driver.New(oa), driver.New(ob)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	connect(a, b)
+	mustCall(t, a, &driver.IRP{Major: driver.MajorCreate})
+	for i := range 200 {
+		on := i%2 == 1
+		code := ioctl.ClrDTR
+		if on {
+			code = ioctl.SetDTR
+		}
+		mustCall(t, a, driver.NewIoctl(code, nil))
+		if err := a.Delivered(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		msr := mustCall(t, b, driver.NewIoctl(ioctl.GetModemStatus, nil)).Output().(uint32)
+		if dsr := msr&uint32(ioctl.MSRDSR) != 0; dsr != on {
+			t.Fatalf("change %d: A's DTR %v, B's DSR %v after Delivered", i, on, dsr)
+		}
+	}
+}
