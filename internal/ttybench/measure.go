@@ -223,7 +223,7 @@ func LineRate(ctx context.Context, a, b *Port, expected float64, d time.Duration
 	}()
 
 	t := tracker{src: src}
-	samples := make([]sample, 0, total/8+16)
+	samples := make([]Sample, 0, total/8+16)
 	buf := make([]byte, chunk)
 	sending := true
 	for t.pos+len(t.pend) < total {
@@ -237,7 +237,7 @@ func LineRate(ctx context.Context, a, b *Port, expected float64, d time.Duration
 		if errors.Is(err, errTimeout) && !sending {
 			t.lost += total - t.pos - len(t.pend)
 			t.pos, t.pend = total, nil
-			samples = append(samples, sample{time.Now(), t.pos})
+			samples = append(samples, Sample{time.Now(), t.pos})
 			break
 		}
 		if err != nil {
@@ -247,7 +247,7 @@ func LineRate(ctx context.Context, a, b *Port, expected float64, d time.Duration
 			return Rate{}, fmt.Errorf("%s: %w", b.path, err)
 		}
 		if len(t.pend) == 0 {
-			samples = append(samples, sample{time.Now(), t.pos})
+			samples = append(samples, Sample{time.Now(), t.pos})
 		}
 		if sending {
 			select {
@@ -266,7 +266,7 @@ func LineRate(ctx context.Context, a, b *Port, expected float64, d time.Duration
 			return Rate{}, err
 		}
 	}
-	r, err := fit(samples, total*5/100, total*95/100)
+	r, err := Fit(samples, total*5/100, total*95/100)
 	if err != nil {
 		return Rate{}, fmt.Errorf("%d bytes in %d reads: %w", total, len(samples), err)
 	}
@@ -310,43 +310,43 @@ func (t *tracker) add(b []byte) error {
 	return nil
 }
 
-// sample is the time of a read and how much of the data had arrived (or
+// Sample is the time of a read and how much of the data had arrived (or
 // was lost) by then.
-type sample struct {
-	t time.Time
-	n int
+type Sample struct {
+	T time.Time
+	N int
 }
 
-// fit is the slope of a least-squares line through the samples from the
+// Fit is the slope of a least-squares line through the samples from the
 // first at or past lo bytes to the last at or before hi. Not the two ends
 // alone: a receiver's reads split what one interrupt delivers (the first
 // byte completes the read, the rest wait for the next), so an end can
 // stand a few characters early or late, which at 9600 baud is most of a
 // percent over a second.
-func fit(samples []sample, lo, hi int) (Rate, error) {
+func Fit(samples []Sample, lo, hi int) (Rate, error) {
 	i := 0
-	for i < len(samples) && samples[i].n < lo {
+	for i < len(samples) && samples[i].N < lo {
 		i++
 	}
 	j := len(samples) - 1
-	for j > i && samples[j].n > hi {
+	for j > i && samples[j].N > hi {
 		j--
 	}
 	if j-i < 2 {
 		return Rate{}, errors.New("too few reads to time")
 	}
 	in := samples[i : j+1]
-	at := func(x sample) float64 { return x.t.Sub(in[0].t).Seconds() }
+	at := func(x Sample) float64 { return x.T.Sub(in[0].T).Seconds() }
 	var mt, mn float64
 	for _, x := range in {
 		mt += at(x)
-		mn += float64(x.n)
+		mn += float64(x.N)
 	}
 	mt, mn = mt/float64(len(in)), mn/float64(len(in))
 	var cov, vart float64
 	for _, x := range in {
 		dt := at(x) - mt
-		cov += dt * (float64(x.n) - mn)
+		cov += dt * (float64(x.N) - mn)
 		vart += dt * dt
 	}
 	if vart == 0 {
@@ -354,7 +354,7 @@ func fit(samples []sample, lo, hi int) (Rate, error) {
 	}
 	return Rate{
 		BytesPerSec: cov / vart,
-		Window:      in[len(in)-1].t.Sub(in[0].t),
-		Bytes:       in[len(in)-1].n - in[0].n,
+		Window:      in[len(in)-1].T.Sub(in[0].T),
+		Bytes:       in[len(in)-1].N - in[0].N,
 	}, nil
 }

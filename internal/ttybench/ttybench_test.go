@@ -192,19 +192,19 @@ func TestTrackerLoss(t *testing.T) {
 // same instant, as a pty front delivers them.
 func TestFit(t *testing.T) {
 	t0 := time.Now()
-	var s []sample
+	var s []Sample
 	for k := range 1000 {
 		at := t0.Add(time.Duration(k) * 8 * time.Millisecond) // 1000 B/s
-		s = append(s, sample{at, 8*k + 1}, sample{at.Add(50 * time.Microsecond), 8*k + 8})
+		s = append(s, Sample{at, 8*k + 1}, Sample{at.Add(50 * time.Microsecond), 8*k + 8})
 	}
-	r, err := fit(s, 400, 7600)
+	r, err := Fit(s, 400, 7600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e := r.BytesPerSec/1000 - 1; e < -0.001 || e > 0.001 {
 		t.Errorf("fit = %.2f B/s, want 1000 within 0.1 %%", r.BytesPerSec)
 	}
-	if _, err := fit(s[:2], 0, 10); err == nil {
+	if _, err := Fit(s[:2], 0, 10); err == nil {
 		t.Error("two samples were enough to fit")
 	}
 }
