@@ -142,7 +142,7 @@ func (d *Device) SetWire(w Wire) {
 	d.s.txRound = false // an old wire's acknowledgement will not come
 	// Nor will its batches' (one that still does only frees the window a
 	// batch early).
-	d.s.txUnacked, d.s.txBatches, d.s.txWindowFul = 0, nil, false
+	d.s.txUnacked, d.s.txBatches, d.s.txWindowFull = 0, nil, false
 	d.s.touched = true
 	d.unlock(&afterUnlock{})
 	d.kick()
@@ -316,9 +316,9 @@ func (d *Device) batchTaken() {
 		s.txUnacked -= s.txBatches[0]
 		s.txBatches = s.txBatches[1:]
 	}
-	wake := s.txWindowFul && s.txUnacked < txWindow
+	wake := s.txWindowFull && s.txUnacked < txWindow
 	if wake {
-		s.txWindowFul = false
+		s.txWindowFull = false
 		s.touched = true
 	}
 	d.unlock(&afterUnlock{})

@@ -39,17 +39,16 @@ func (d *Device) isrLoop() {
 		signals = d.s.chip.TakeSignals(signals[:0])
 		wire := d.s.wire
 		var taken func()
-		if d.s.txRound && !d.s.txRoundOut && wire != nil && hasChar(signals) {
+		chars := countChars(signals)
+		if d.s.txRound && !d.s.txRoundOut && wire != nil && chars > 0 {
 			// The round written into the FIFO is on its way: the next
 			// goes when the far end has taken it.
 			taken, d.s.txRoundOut = d.roundTaken, true
 		}
-		if !d.s.instant && wire != nil {
-			if k := countChars(signals); k > 0 {
-				d.s.txUnacked += k
-				d.s.txBatches = append(d.s.txBatches, k)
-				taken = d.batchTaken
-			}
+		if !d.s.instant && wire != nil && chars > 0 {
+			d.s.txUnacked += chars
+			d.s.txBatches = append(d.s.txBatches, chars)
+			taken = d.batchTaken
 		}
 		dones = dones[:0]
 		if w := d.s.deliverWaiters; len(w) > 0 {
@@ -108,16 +107,6 @@ func countChars(signals []uart16550.Signal) int {
 		}
 	}
 	return n
-}
-
-// hasChar reports whether signals carry a character.
-func hasChar(signals []uart16550.Signal) bool {
-	for _, sg := range signals {
-		if sg.Kind == uart16550.SignalChar || sg.Kind == uart16550.SignalChars {
-			return true
-		}
-	}
-	return false
 }
 
 // nextWakeLocked is when the ISR goroutine must run next: the chip's next

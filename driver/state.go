@@ -31,7 +31,7 @@ type state struct {
 	deliverWaiters []chan struct{}
 	txUnacked      int
 	txBatches      []int
-	txWindowFul    bool
+	txWindowFull   bool
 	inISR          bool // runLocked is servicing the chip at its own virtual instant
 	fcr            byte // what the driver last programmed into the write-only FCR
 	touched        bool // a locked section outside the ISR accessed the chip

@@ -43,7 +43,7 @@ func (d *Device) mayLoadLocked() bool {
 	if s.wire == nil || s.txUnacked < txWindow {
 		return true
 	}
-	s.txWindowFul = true
+	s.txWindowFull = true
 	return false
 }
 
