@@ -112,7 +112,7 @@ func (d *Device) deviceControlLocked(a *afterUnlock, irp *IRP) {
 		a.kick = true
 		ok(nil)
 	case ioctl.SetXoff:
-		s.txHolding |= ioctl.TxWaitingForXon
+		d.holdTxLocked(txWaitingForXon)
 		ok(nil)
 	case ioctl.SetXon:
 		s.txHolding &^= ioctl.TxWaitingForXon

@@ -21,6 +21,11 @@ func stats(t *testing.T, d *driver.Device) ioctl.PerfStats {
 	return mustCall(t, d, driver.NewIoctl(ioctl.GetStats, nil)).Output().(ioctl.PerfStats)
 }
 
+func portState(t *testing.T, d *driver.Device) ioctl.PortState {
+	t.Helper()
+	return mustCall(t, d, driver.NewIoctl(ioctl.GetPortState, nil)).Output().(ioctl.PortState)
+}
+
 func setHandflow(t *testing.T, d *driver.Device, hf ioctl.HandFlow) {
 	t.Helper()
 	mustCall(t, d, driver.NewIoctl(ioctl.SetHandflow, hf))
@@ -123,6 +128,9 @@ func TestFlowControlLosesNothing(t *testing.T) {
 				}
 				if h := commStatus(t, a).HoldReasons; h == 0 {
 					t.Fatal("sender not held while the receiver's buffer is full")
+				}
+				if n := portState(t, a).Counters.TxHolds; n == 0 {
+					t.Fatal("tx holds counter still 0 while the sender is held")
 				}
 				got := readAll(t, b, n, 1000, 20*time.Millisecond)
 				if !bytes.Equal(got, data) {

@@ -15,7 +15,7 @@ func (d *Device) receiveCharLocked(c byte) {
 	if hf.FlowReplace&flowAutoTransmit != 0 && (c == s.chars.XoffChar || c == s.chars.XonChar) {
 		// Consumed by the output flow control, never delivered.
 		if c == s.chars.XoffChar {
-			s.txHolding |= txWaitingForXon
+			d.holdTxLocked(txWaitingForXon)
 		} else if s.txHolding&txWaitingForXon != 0 {
 			s.txHolding &^= txWaitingForXon
 		}

@@ -120,6 +120,10 @@ type Stats struct {
 	DSRCount                uint64
 	RingCount               uint64
 	DCDCount                uint64
+	// TxHoldCount counts the times output flow control (CTS, DSR, DCD,
+	// XOFF or the program's own XOFF) stopped a transmitter that was free
+	// to send.
+	TxHoldCount uint64
 }
 
 // pendingDone is an InputThen callback and the count of inputs that must

@@ -64,7 +64,7 @@ func (d *Device) transmitLocked() {
 		s.sendXoff = false
 		if s.handflow.FlowReplace&flowXoffContinue == 0 {
 			// Having told the peer to stop, stop ourselves until it says XON.
-			s.txHolding |= txWaitingForXon
+			d.holdTxLocked(txWaitingForXon)
 		}
 		d.sendLocked(s.chars.XoffChar)
 	case s.immediate != nil && !s.immSent && held&^txWaitingForXon == 0:
@@ -167,7 +167,7 @@ func (d *Device) applyModemStatusLocked(msr byte) {
 	ctl := s.handflow.ControlHandShake
 	setHold := func(reason uint32, engaged bool) {
 		if engaged {
-			s.txHolding |= reason
+			d.holdTxLocked(reason)
 		} else {
 			s.txHolding &^= reason
 		}
@@ -196,4 +196,18 @@ func (d *Device) eventLocked(ev uint32) {
 		s.history = 0
 		d.dpcs.Insert(d.waitDpc, nil, nil)
 	}
+}
+
+// txFlowHolds are the output holds that flow control engages; a break
+// holds output too, but nobody asked the sender to wait.
+const txFlowHolds = txWaitingForCTS | txWaitingForDSR | txWaitingForDCD | txWaitingForXon
+
+// holdTxLocked engages an output hold, counting the times flow control
+// stops a transmitter that was free to send.
+func (d *Device) holdTxLocked(reason uint32) {
+	s := &d.s
+	if s.txHolding&txFlowHolds == 0 && reason&txFlowHolds != 0 {
+		s.stats.TxHoldCount++
+	}
+	s.txHolding |= reason
 }

@@ -196,6 +196,7 @@ func (d *Device) portStateLocked() ioctl.PortState {
 			DSRCount:   s.stats.DSRCount,
 			RingCount:  s.stats.RingCount,
 			DCDCount:   s.stats.DCDCount,
+			TxHolds:    s.stats.TxHoldCount,
 		},
 	}
 }

@@ -204,6 +204,9 @@ type Counters struct {
 	DSRCount   uint64 `json:"dsr_count"`
 	RingCount  uint64 `json:"ring_count"`
 	DCDCount   uint64 `json:"dcd_count"`
+	// TxHolds counts the times output flow control stopped the
+	// transmitter: how often the far end held this port back.
+	TxHolds uint64 `json:"tx_holds"`
 }
 
 // ParseLineControl reads framing as terminal programs write it: "8N1",

@@ -295,9 +295,9 @@ func printStatus(w io.Writer, p control.Port) {
 	fmt.Fprintf(w, "holds      %s\n", ioctl.HoldString(s.HoldReasons))
 	fmt.Fprintf(w, "errors     %s\n", ioctl.ErrorString(s.Errors))
 	c := s.Counters
-	fmt.Fprintf(w, "counters   rx %d  tx %d  framing %d  parity %d  overrun %d  buffer overrun %d  break %d  cts %d  dsr %d  ring %d  dcd %d\n",
+	fmt.Fprintf(w, "counters   rx %d  tx %d  framing %d  parity %d  overrun %d  buffer overrun %d  break %d  cts %d  dsr %d  ring %d  dcd %d  tx holds %d\n",
 		c.ReceivedCount, c.TransmittedCount, c.FrameErrorCount, c.ParityErrorCount, c.SerialOverrunErrorCount, c.BufferOverrunErrorCount,
-		c.BreakCount, c.CTSCount, c.DSRCount, c.RingCount, c.DCDCount)
+		c.BreakCount, c.CTSCount, c.DSRCount, c.RingCount, c.DCDCount, c.TxHolds)
 }
 
 func onOffText(b bool) string {
