@@ -247,10 +247,13 @@ func (d *Daemon) applyLocked(cfg *config.Config) error {
 		case !ok:
 		case peer == "":
 			line.Plug(p.dev, line.Options{})
+			p.pty.SetPeer(p.pty)
 		case name < peer || !slices.Contains(created, peer):
 			if q, ok := d.ports[peer]; ok {
 				p.Peer, q.Peer = peer, name
 				line.Connect(p.dev, q.dev, line.Options{CheckFraming: cfg.FramingErrors})
+				p.pty.SetPeer(q.pty)
+				q.pty.SetPeer(p.pty)
 			}
 		}
 	}

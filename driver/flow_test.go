@@ -146,3 +146,30 @@ func TestFlowControlLosesNothing(t *testing.T) {
 		})
 	}
 }
+
+// What arrives while nobody has a port open is dropped at the next open,
+// as on a real port, and counted in that session's buffer overruns, both
+// what waited in the typeahead and what did not fit in it.
+func TestDroppedWhileClosedCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := pair(t, driver.Options{}, 115200)
+		mustCall(t, b, &driver.IRP{Major: driver.MajorClose})
+		mustCall(t, a, driver.NewWrite(pattern(100)))
+		time.Sleep(100 * time.Millisecond)
+		mustCall(t, b, &driver.IRP{Major: driver.MajorCreate})
+		if st := stats(t, b); st.BufferOverrunErrorCount != 100 {
+			t.Fatalf("after an open: %d buffer overruns, want the 100 bytes that came while closed", st.BufferOverrunErrorCount)
+		}
+		if cs := commStatus(t, b); cs.AmountInInQueue != 0 {
+			t.Fatalf("typeahead holds %d bytes at open, want 0", cs.AmountInInQueue)
+		}
+		mustCall(t, b, &driver.IRP{Major: driver.MajorClose})
+		n := driver.DefaultQueueSize + 500
+		mustCall(t, a, driver.NewWrite(pattern(n)))
+		time.Sleep(time.Second)
+		mustCall(t, b, &driver.IRP{Major: driver.MajorCreate})
+		if st := stats(t, b); st.BufferOverrunErrorCount != uint32(n) {
+			t.Fatalf("after an open: %d buffer overruns, want %d", st.BufferOverrunErrorCount, n)
+		}
+	})
+}

@@ -49,6 +49,9 @@ type state struct {
 
 	// Open state.
 	openCount int
+	// overrunsAtClose is the buffer overrun count at the last close:
+	// those after it happened while nobody had the port open.
+	overrunsAtClose uint64
 	errorWord uint32 // SERIAL_ERROR_* since the last GET_COMMSTATUS
 	stats     Stats
 

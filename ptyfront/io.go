@@ -100,12 +100,15 @@ func (p *Port) packet(b []byte) {
 	st, data := b[0], b[1:]
 	if st == unix.TIOCPKT_DATA {
 		if len(data) > 0 {
+			p.settle()
 			p.lastWrite, p.prevWrite = driver.NewWrite(data), p.lastWrite
 			p.dev.Submit(p.lastWrite)
 			p.waitPrev()
 		}
 		return
 	}
+	p.progress.update(func(n *counts) { n.statusRead++ })
+	defer p.statusDone()
 	if st&unix.TIOCPKT_FLUSHREAD != 0 {
 		if p.selfFlush.Load() > 0 {
 			// Our own flush at the last close, reported late: the
@@ -122,7 +125,11 @@ func (p *Port) packet(b []byte) {
 	}
 	// A pty's tcdrain does not wait for this port's UART, so a program that
 	// drains before changing speed or flow relies on this wait to have its
-	// data sent with the old settings, as a real port would.
+	// data sent with the old settings, as a real port would. The peer
+	// need not wait for that: its data is not ordered behind ours.
+	if p.lastWrite != nil {
+		p.statusDone()
+	}
 	p.waitWrite()
 	if st&unix.TIOCPKT_STOP != 0 {
 		p.report(p.ioctl(ioctl.SetXoff, nil), "tcflow(TCOOFF)")
@@ -133,6 +140,11 @@ func (p *Port) packet(b []byte) {
 	if st&unix.TIOCPKT_IOCTL != 0 {
 		p.report(p.applyTermios(), "termios")
 	}
+}
+
+// statusDone records that the reader has acted on every packet it took.
+func (p *Port) statusDone() {
+	p.progress.update(func(n *counts) { n.statusDone = n.statusRead })
 }
 
 // waitPrev waits for the write before the last one, freeing its buffer for
@@ -265,6 +277,7 @@ func (p *Port) sessions() {
 			return
 		case <-p.changed:
 		}
+		seen, _ := p.progress.snapshot()
 		open := p.opens.Load() > 0
 		switch {
 		case open && stopPump == nil:
@@ -273,9 +286,11 @@ func (p *Port) sessions() {
 			p.setState(true)
 		case !open && stopPump != nil:
 			p.setState(false)
+			p.progress.update(func(n *counts) { n.closing = true })
 			p.closeSession(owner, stopPump)
 			stopPump = nil
 		}
+		p.progress.update(func(n *counts) { n.sessions, n.closing = seen.events, false })
 	}
 }
 

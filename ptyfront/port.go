@@ -64,6 +64,10 @@ type Port struct {
 	isOpen  bool
 	stateCh chan struct{} // closed and replaced at every open and last close
 
+	peer     atomic.Pointer[Port] // receives what this port sends; see SetPeer
+	progress progress
+	waitOn   atomic.Pointer[Port] // the peer this port's reader waits for
+
 	// Owned by the master reader goroutine.
 	lastWrite, prevWrite *driver.IRP // writes with the driver, newest first
 	settings             ioctl.Settings
@@ -96,16 +100,17 @@ func Open(dev *driver.Device, w *Watcher, opts Options) (*Port, error) {
 		return nil, err
 	}
 	p := &Port{
-		dev:     dev,
-		log:     opts.Logger,
-		opts:    opts,
-		master:  master,
-		slave:   slave,
-		path:    slave.Name(),
-		watcher: w,
-		changed: make(chan struct{}, 1),
-		drain:   make(chan chan struct{}, 1),
-		stateCh: make(chan struct{}),
+		dev:      dev,
+		log:      opts.Logger,
+		opts:     opts,
+		master:   master,
+		slave:    slave,
+		path:     slave.Name(),
+		watcher:  w,
+		changed:  make(chan struct{}, 1),
+		drain:    make(chan chan struct{}, 1),
+		stateCh:  make(chan struct{}),
+		progress: progress{ch: make(chan struct{})},
 	}
 	if err := p.setup(); err != nil {
 		master.Close()
@@ -263,6 +268,9 @@ func (p *Port) onOpenClose(opened bool) {
 	} else if p.opens.Add(-1) < 0 {
 		p.opens.Store(0) // a close of an open that predates the watch
 	}
+	// After the count, so that sessions, having seen the event, sees
+	// the count it made.
+	p.progress.update(func(n *counts) { n.events++ })
 	select {
 	case p.changed <- struct{}{}:
 	default:

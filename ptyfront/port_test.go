@@ -64,6 +64,8 @@ func newPair(t *testing.T, instant bool) (a, b end) {
 		t.Cleanup(func() { p.Close(); d.Close() })
 		ends[i].path, ends[i].dev, ends[i].port = p.Path(), d, p
 	}
+	ends[0].port.SetPeer(ends[1].port)
+	ends[1].port.SetPeer(ends[0].port)
 	return ends[0], ends[1]
 }
 

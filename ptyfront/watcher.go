@@ -18,6 +18,9 @@ type Watcher struct {
 	f    *os.File
 	done chan struct{}
 
+	readMu sync.Mutex // held while events are read and reported
+	buf    []byte     // +checklocks:readMu
+
 	mu      sync.Mutex
 	watches map[int32]func(opened bool)
 	closed  bool
@@ -35,13 +38,15 @@ func NewWatcher() (*Watcher, error) {
 		f:       os.NewFile(uintptr(fd), "inotify"),
 		done:    make(chan struct{}),
 		watches: make(map[int32]func(bool)),
+		buf:     make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1)),
 	}
 	go w.run()
 	return w, nil
 }
 
 // watch calls fn(true) on every open of path by anyone and fn(false) on
-// every close. fn runs on the watcher's goroutine and must not block.
+// every close. fn runs on the watcher's goroutine, or on a goroutine in
+// sync, and must not block.
 func (w *Watcher) watch(path string, fn func(opened bool)) (int32, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -95,30 +100,63 @@ func (w *Watcher) Close() error {
 
 func (w *Watcher) run() {
 	defer close(w.done)
-	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
+	rc, err := w.f.SyscallConn()
+	if err != nil {
+		return
+	}
 	for {
-		n, err := w.f.Read(buf)
-		if err != nil {
+		// Read parks in the poller until the descriptor is readable and
+		// returns once drain has seen it empty: sync may have taken the
+		// events first.
+		if err := rc.Read(func(fd uintptr) bool { return w.drain(int(fd)) }); err != nil {
 			return // closed
 		}
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			off += unix.SizeofInotifyEvent + int(ev.Len)
-			w.mu.Lock()
-			fn := w.watches[ev.Wd]
-			if ev.Mask&unix.IN_IGNORED != 0 {
-				delete(w.watches, ev.Wd)
-			}
-			w.mu.Unlock()
-			if fn == nil {
-				continue
-			}
-			if ev.Mask&unix.IN_OPEN != 0 {
-				fn(true)
-			}
-			if ev.Mask&(unix.IN_CLOSE_WRITE|unix.IN_CLOSE_NOWRITE) != 0 {
-				fn(false)
-			}
+	}
+}
+
+// sync reports every open and close queued so far: an open() that has
+// returned has queued its event, so once sync returns, every port knows of
+// every open that came before the call.
+func (w *Watcher) sync() {
+	_ = w.control(func(fd int) { w.drain(fd) })
+}
+
+// drain reads and reports the queued events until there are none, and
+// reports whether it read any. The read and the callbacks happen under
+// readMu, so events reach the ports in the order the kernel queued them
+// whichever goroutine reads them.
+func (w *Watcher) drain(fd int) bool {
+	w.readMu.Lock()
+	defer w.readMu.Unlock()
+	any := false
+	for {
+		n, err := unix.Read(fd, w.buf)
+		if err != nil || n <= 0 {
+			return any
+		}
+		any = true
+		w.dispatch(w.buf[:n])
+	}
+}
+
+func (w *Watcher) dispatch(buf []byte) {
+	for off := 0; off+unix.SizeofInotifyEvent <= len(buf); {
+		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+		off += unix.SizeofInotifyEvent + int(ev.Len)
+		w.mu.Lock()
+		fn := w.watches[ev.Wd]
+		if ev.Mask&unix.IN_IGNORED != 0 {
+			delete(w.watches, ev.Wd)
+		}
+		w.mu.Unlock()
+		if fn == nil {
+			continue
+		}
+		if ev.Mask&unix.IN_OPEN != 0 {
+			fn(true)
+		}
+		if ev.Mask&(unix.IN_CLOSE_WRITE|unix.IN_CLOSE_NOWRITE) != 0 {
+			fn(false)
 		}
 	}
 }
