@@ -77,6 +77,9 @@ func (d *Device) isrLoop() {
 			}
 		}
 		d.s.inboxDone = keep
+		if fn := d.lowWaterLocked(); fn != nil {
+			dones = append(dones, fn)
+		}
 		d.mu.Unlock()
 
 		if ok {

@@ -29,6 +29,11 @@ type state struct {
 	// Delivered callers waiting for what the chip put on its pins so far
 	// to reach the far end.
 	deliverWaiters []chan struct{}
+
+	// A NotifyOutputBelow request: run onLowWater once fewer than
+	// lowWater bytes wait to be sent.
+	lowWater   int
+	onLowWater func()
 	txUnacked      int
 	txBatches      []int
 	txWindowFull   bool

@@ -1,6 +1,7 @@
 package ptyfront
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,20 +15,24 @@ import (
 )
 
 // fromMaster reads what the program did on the slave, in order: data to
-// send, flushes, flow stops and starts, termios changes. Of data it keeps
-// at most two writes with the driver: it reads the next chunk while the
-// UART sends the last, so the line never idles waiting for it, and reads
-// no further until that write has completed. A program's writes then block
-// at the line's pace once the pty's own buffer is full, as on a real port.
+// send, flushes, flow stops and starts, termios changes. It takes data as
+// soon as the program writes it and hands it to the driver at once; how
+// far the program may write ahead of the line is set by pausing the
+// slave's output (see pace), as the serial core's transmit buffer does,
+// and never by leaving data in the pty, where a flush or a flow stop of
+// the program's would wait behind it.
 func (p *Port) fromMaster() {
 	defer p.wg.Done()
 	defer p.waitWrite()
-	bufs := [2][]byte{make([]byte, 1+64<<10), make([]byte, 1+64<<10)}
-	for i := 0; ; i ^= 1 {
-		buf := bufs[i]
-		n, err := p.master.Read(buf[:1+p.chunk()])
+	buf := make([]byte, 1+readSize)
+	for {
+		n, err := p.master.Read(buf)
 		if errors.Is(err, os.ErrDeadlineExceeded) && p.ctx.Err() == nil {
+			// A wake-up: a last close wants the pty drained, or the
+			// output queue has drained enough to let the program write.
+			_ = p.master.SetReadDeadline(time.Time{})
 			p.serveDrain(buf)
+			p.pace()
 			continue
 		}
 		if err != nil {
@@ -41,11 +46,15 @@ func (p *Port) fromMaster() {
 			n, next = p.gather(buf, n)
 			p.packet(buf[:n])
 			p.packet(next)
-			continue
+		} else {
+			p.packet(buf[:n])
 		}
-		p.packet(buf[:n])
+		p.pace()
 	}
 }
+
+// readSize is the most the reader takes from the master at once.
+const readSize = 64 << 10
 
 // gather adds to the data packet in buf[:n] what else the master holds
 // now, up to a chunk, without waiting for more: at timing off a chunk
@@ -58,7 +67,7 @@ func (p *Port) gather(buf []byte, n int) (int, []byte) {
 	if err != nil {
 		return n, nil
 	}
-	limit := 1 + p.chunk()
+	limit := 1 + readSize
 	for limit-n > 1 {
 		var m int
 		var rerr error
@@ -77,20 +86,6 @@ func (p *Port) gather(buf []byte, n int) (int, []byte) {
 	return n, nil
 }
 
-// chunk is how much to take from the pty at once: about 100 ms of the
-// line's time (1 KiB at 115200 baud; the Linux serial core's transmit
-// buffer holds 4 KiB), so a program's writes return about as early as on
-// a real port. Smaller chunks cost line time: between two writes the
-// UART can run dry while the completion DPC starts the next. At timing
-// off the line takes no time, and each chunk costs a write request and
-// its rounds through the UART, so take all there is.
-func (p *Port) chunk() int {
-	if p.dev.Instant() {
-		return 64 << 10
-	}
-	return min(64<<10, max(64, int(p.settings.Baud.BaudRate)/100))
-}
-
 // packet handles one read of the master: a status byte, then data when
 // the status is zero.
 func (p *Port) packet(b []byte) {
@@ -101,9 +96,10 @@ func (p *Port) packet(b []byte) {
 	if st == unix.TIOCPKT_DATA {
 		if len(data) > 0 {
 			p.settle()
-			p.lastWrite, p.prevWrite = driver.NewWrite(data), p.lastWrite
-			p.dev.Submit(p.lastWrite)
-			p.waitPrev()
+			w := driver.NewWrite(bytes.Clone(data))
+			p.dev.Submit(w)
+			p.tx.writes = append(p.tx.writes, w)
+			p.reap()
 		}
 		return
 	}
@@ -121,25 +117,25 @@ func (p *Port) packet(b []byte) {
 		}
 	}
 	if st&unix.TIOCPKT_FLUSHWRITE != 0 {
+		// The kernel emptied the pty; what the driver holds goes too,
+		// the UART's FIFO with it: only the character in the shift
+		// register still leaves.
 		p.purge(ioctl.PurgeTxAbort | ioctl.PurgeTxClear)
+		p.reap()
+	}
+	p.flow(st & (unix.TIOCPKT_STOP | unix.TIOCPKT_START))
+	if st&unix.TIOCPKT_IOCTL == 0 {
+		return
 	}
 	// A pty's tcdrain does not wait for this port's UART, so a program that
 	// drains before changing speed or flow relies on this wait to have its
 	// data sent with the old settings, as a real port would. The peer
 	// need not wait for that: its data is not ordered behind ours.
-	if p.lastWrite != nil {
+	if len(p.tx.writes) > 0 {
 		p.statusDone()
 	}
 	p.waitWrite()
-	if st&unix.TIOCPKT_STOP != 0 {
-		p.report(p.ioctl(ioctl.SetXoff, nil), "tcflow(TCOOFF)")
-	}
-	if st&unix.TIOCPKT_START != 0 {
-		p.report(p.ioctl(ioctl.SetXon, nil), "tcflow(TCOON)")
-	}
-	if st&unix.TIOCPKT_IOCTL != 0 {
-		p.report(p.applyTermios(), "termios")
-	}
+	p.report(p.applyTermios(), "termios")
 }
 
 // statusDone records that the reader has acted on every packet it took.
@@ -147,22 +143,13 @@ func (p *Port) statusDone() {
 	p.progress.update(func(n *counts) { n.statusDone = n.statusRead })
 }
 
-// waitPrev waits for the write before the last one, freeing its buffer for
-// the next read.
-func (p *Port) waitPrev() {
-	if p.prevWrite != nil {
-		p.waitIRP(p.prevWrite)
-		p.prevWrite = nil
-	}
-}
-
-// waitWrite waits for every write this goroutine has issued.
+// waitWrite waits for every write the reader has handed the driver.
 func (p *Port) waitWrite() {
-	p.waitPrev()
-	if p.lastWrite != nil {
-		p.waitIRP(p.lastWrite)
-		p.lastWrite = nil
+	for _, w := range p.tx.writes {
+		p.waitIRP(w)
 	}
+	clear(p.tx.writes)
+	p.tx.writes = p.tx.writes[:0]
 }
 
 func (p *Port) waitIRP(irp *driver.IRP) {
@@ -238,25 +225,31 @@ func (p *Port) applyTermios() error {
 // serveDrain answers a session's request to take everything the program
 // wrote before it closed the slave: read the master until it is empty.
 func (p *Port) serveDrain(buf []byte) {
-	_ = p.master.SetReadDeadline(time.Time{})
 	var reply chan struct{}
 	select {
 	case reply = <-p.drain:
 	default:
-		return // a stale deadline
+		return // a wake-up for pace
 	}
 	defer close(reply)
-	for p.ctx.Err() == nil {
-		var n int
-		if cerr := control(p.master, func(fd int) { n, _ = unix.IoctlGetInt(fd, unix.TIOCINQ) }); cerr != nil || n <= 0 {
-			return
-		}
-		m, err := p.master.Read(buf[:1+p.chunk()])
+	for p.ctx.Err() == nil && (p.statusPending() || p.masterQueued() > 0) {
+		m, err := p.master.Read(buf)
 		if err != nil {
 			return
 		}
 		p.packet(buf[:m])
 	}
+	p.endProgramStop()
+}
+
+// masterQueued is how much data the program has written that the master
+// has not read yet.
+func (p *Port) masterQueued() int {
+	n := 0
+	if control(p.master, func(fd int) { n, _ = unix.IoctlGetInt(fd, unix.TIOCINQ) }) != nil {
+		return 0
+	}
+	return n
 }
 
 // sessions follows the slave's opens and closes: the first open of the

@@ -8,11 +8,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// tty says how a test opens a pty slave, as a serial program would.
+type tty struct {
+	baud     uint32
+	flush    bool // flush the input once set up, as pyserial's open does
+	crtscts  bool
+	ixon     bool
+	nonblock bool
+}
+
 // rawOpen opens a pty slave as a serial program does: O_NOCTTY, then raw at
-// baud, then (as pyserial's open does) a flush of the input.
-func rawOpen(t *testing.T, path string, baud uint32, flush bool) int {
+// baud with the flow control asked for, then the flush if asked for.
+func rawOpen(t *testing.T, path string, c tty) int {
 	t.Helper()
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	flags := unix.O_RDWR | unix.O_NOCTTY | unix.O_CLOEXEC
+	if c.nonblock {
+		flags |= unix.O_NONBLOCK
+	}
+	fd, err := unix.Open(path, flags, 0)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
@@ -21,15 +34,21 @@ func rawOpen(t *testing.T, path string, baud uint32, flush bool) int {
 		t.Fatalf("TCGETS2 %s: %v", path, err)
 	}
 	tio.Iflag = 0
+	if c.ixon {
+		tio.Iflag = unix.IXON
+	}
 	tio.Oflag = 0
 	tio.Lflag &^= unix.ECHO | unix.ICANON | unix.ISIG | unix.IEXTEN
-	tio.Cflag = tio.Cflag&^(unix.CBAUD|unix.CSIZE|unix.PARENB) | unix.CS8 | unix.CREAD | unix.CLOCAL | unix.BOTHER
-	tio.Ispeed, tio.Ospeed = baud, baud
+	tio.Cflag = tio.Cflag&^(unix.CBAUD|unix.CSIZE|unix.PARENB|unix.CRTSCTS) | unix.CS8 | unix.CREAD | unix.CLOCAL | unix.BOTHER
+	if c.crtscts {
+		tio.Cflag |= unix.CRTSCTS
+	}
+	tio.Ispeed, tio.Ospeed = c.baud, c.baud
 	tio.Cc[unix.VMIN], tio.Cc[unix.VTIME] = 1, 0
 	if err := unix.IoctlSetTermios(fd, unix.TCSETS2, tio); err != nil {
 		t.Fatalf("TCSETS2 %s: %v", path, err)
 	}
-	if flush {
+	if c.flush {
 		if err := unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCIFLUSH); err != nil {
 			t.Fatalf("TCFLSH %s: %v", path, err)
 		}
@@ -80,22 +99,23 @@ func TestNoByteLostAfterOpen(t *testing.T) {
 				name := fmt.Sprintf("instant=%v/flush=%v/reopen=%v", instant, flush, reopen)
 				t.Run(name, func(t *testing.T) {
 					a, b := newPair(t, instant)
+					cfg := tty{baud: 115200, flush: flush}
 					held := -1
 					if reopen {
-						held = rawOpen(t, b.path, 115200, flush)
+						held = rawOpen(t, b.path, tty{baud: 115200, flush: flush})
 						defer unix.Close(held)
 					}
 					for i := range tries {
 						var fa, fb int
 						switch {
 						case reopen:
-							fa, fb = rawOpen(t, a.path, 115200, flush), held
+							fa, fb = rawOpen(t, a.path, cfg), held
 						case i%2 == 0:
-							fa = rawOpen(t, a.path, 115200, flush)
-							fb = rawOpen(t, b.path, 115200, flush)
+							fa = rawOpen(t, a.path, cfg)
+							fb = rawOpen(t, b.path, cfg)
 						default:
-							fb = rawOpen(t, b.path, 115200, flush)
-							fa = rawOpen(t, a.path, 115200, flush)
+							fb = rawOpen(t, b.path, cfg)
+							fa = rawOpen(t, a.path, cfg)
 						}
 						// Alternate which end speaks first.
 						w, r := fa, fb

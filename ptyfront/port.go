@@ -69,9 +69,9 @@ type Port struct {
 	waitOn   atomic.Pointer[Port] // the peer this port's reader waits for
 
 	// Owned by the master reader goroutine.
-	lastWrite, prevWrite *driver.IRP // writes with the driver, newest first
-	settings             ioctl.Settings
-	hungUp               bool // the program set B0
+	tx       txState
+	settings ioctl.Settings
+	hungUp   bool // the program set B0
 }
 
 // ttyBufferSize is the typeahead buffer a port gets: what the Linux tty

@@ -26,6 +26,7 @@ type end struct {
 	dev    *driver.Device
 	port   *ptyfront.Port
 	traces chan driver.TraceEvent // completions of device-control requests
+	writes chan int               // lengths of the write requests the front issues
 }
 
 // newPair builds two devices on a null-modem cable, each behind a pty.
@@ -45,7 +46,14 @@ func newPair(t *testing.T, instant bool) (a, b end) {
 	var devs [2]*driver.Device
 	for i, name := range []string{"A", "B"} {
 		ends[i].traces = make(chan driver.TraceEvent, 1024)
+		ends[i].writes = make(chan int, 1<<16)
 		trace := func(ev driver.TraceEvent) {
+			if ev.Phase == driver.PhaseStart && ev.Major == driver.MajorWrite {
+				select {
+				case ends[i].writes <- ev.Length:
+				default:
+				}
+			}
 			if ev.Phase == driver.PhaseComplete && ev.Major == driver.MajorDeviceControl {
 				select {
 				case ends[i].traces <- ev:

@@ -1,0 +1,161 @@
+package ptyfront
+
+import (
+	"errors"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/ioctl"
+)
+
+// On a real port the serial core keeps a program's written data in a
+// 4 KiB transmit buffer: write() blocks once it is full, and poll()
+// reports POLLOUT only once fewer than 256 characters (WAKEUP_CHARS) wait,
+// so a writer waits for the line, and one whose output flow control holds
+// stops after 4 KiB. A pty accepts about 64 KiB ahead of its reader, and
+// for it POLLOUT and a write that does not block are one condition: the
+// slave has room and its output is not stopped. The front takes what the
+// program writes at once and stops the slave's output (TCXONC TCOOFF on
+// its own descriptor of the slave, the tcflow(TCOOFF) that stops every
+// holder's writes) while the output queue is at its limit:
+//
+//   - at realistic timing the limit is 256 characters, or 50 ms of the
+//     line where that is more, so that at high rates the program has time
+//     to write again before the line runs dry;
+//   - with output flow control holding the transmitter, at most 4 KiB;
+//   - at timing off, where only a slow receiver or flow control holds the
+//     line, 128 KiB, or 4 KiB while held.
+//
+// The device says when the queue has drained below the limit
+// (NotifyOutputBelow), and the reader starts the slave's output again.
+const (
+	wakeupChars = 256     // the serial core's WAKEUP_CHARS
+	xmitSize    = 4 << 10 // the serial core's transmit buffer (UART_XMIT_SIZE)
+	instantCap  = 128 << 10
+)
+
+// txState is the front's half of the transmit buffer. Owned by the master
+// reader goroutine.
+type txState struct {
+	writes  []*driver.IRP // handed to the driver, oldest first
+	stopped bool          // the slave's output is stopped (TCOOFF in force)
+	program bool          // by the program's own tcflow(TCOOFF)
+	// posted is the packet bit (TIOCPKT_STOP or _START) our last TCXONC
+	// left for the master, until a read shows it: the program's own
+	// tcflow reaches the master as the same bits.
+	posted byte
+}
+
+// pace stops or starts the slave's output so that the program writes no
+// further ahead than the limit, and arms the device's low-water call to
+// start it again.
+func (p *Port) pace() {
+	p.reap()
+	for {
+		hold, below := p.holdWrites()
+		if hold == p.tx.stopped {
+			if !hold || p.tx.program || p.dev.NotifyOutputBelow(below, p.wake) {
+				return
+			}
+			continue // drained while we looked: start at once
+		}
+		// A tcflow of the program's waiting on the master goes first,
+		// or our TCXONC would hide it.
+		if p.statusPending() {
+			p.takeStatus()
+			continue
+		}
+		arg, bit := unix.TCOON, byte(unix.TIOCPKT_START)
+		if hold {
+			arg, bit = unix.TCOOFF, unix.TIOCPKT_STOP
+		}
+		var err error
+		if cerr := control(p.slave, func(fd int) { err = unix.IoctlSetInt(fd, unix.TCXONC, arg) }); cerr != nil || err != nil {
+			p.report(errors.Join(cerr, err), "TCXONC on the slave")
+			return
+		}
+		p.tx.stopped, p.tx.posted = hold, bit
+	}
+}
+
+// holdWrites reports whether the program's writes must wait, and if so
+// below what output queue they may go on.
+func (p *Port) holdWrites() (hold bool, below int) {
+	if p.tx.program {
+		return true, 0
+	}
+	limit := instantCap
+	if !p.dev.Instant() {
+		// 8N1 is ten bits a character.
+		limit = max(wakeupChars, int(p.settings.Baud.BaudRate)/10/20)
+	}
+	q := p.dev.OutputQueued()
+	if q >= xmitSize && p.dev.OutputHeld() {
+		return true, min(limit, xmitSize)
+	}
+	return q >= limit, limit
+}
+
+// wake brings the reader out of its read of the master, to pace again;
+// the device calls it when the output queue has drained.
+func (p *Port) wake() { _ = p.master.SetReadDeadline(time.Now()) }
+
+// takeStatus reads and acts on the packet the program left on the
+// master; the pty hands it out alone, ahead of any data.
+func (p *Port) takeStatus() {
+	var b [16]byte
+	n, err := p.master.Read(b[:])
+	if err != nil || n == 0 {
+		return
+	}
+	p.packet(b[:n])
+}
+
+// flow acts on the stop and start bits of a packet: our own TCXONC comes
+// back as one; any other is the program's tcflow, which holds or releases
+// the UART's transmitter as it does on a real port.
+func (p *Port) flow(bit byte) {
+	ours := bit != 0 && bit == p.tx.posted
+	p.tx.posted = 0 // a read shows every post made before it
+	if bit == 0 || ours {
+		return
+	}
+	stop := bit == unix.TIOCPKT_STOP
+	p.tx.stopped, p.tx.program = stop, stop
+	if stop {
+		p.report(p.ioctl(ioctl.SetXoff, nil), "tcflow(TCOOFF)")
+	} else {
+		p.report(p.ioctl(ioctl.SetXon, nil), "tcflow(TCOON)")
+	}
+}
+
+// endProgramStop restarts output the last program stopped with tcflow, so
+// that the next one starts with it running, as on a freshly opened port.
+func (p *Port) endProgramStop() {
+	if p.tx.program {
+		p.tx.program = false
+		p.report(p.ioctl(ioctl.SetXon, nil), "output restart at close")
+	}
+}
+
+// reap forgets the writes the driver has completed.
+func (p *Port) reap() {
+	n := 0
+	for n < len(p.tx.writes) && isDone(p.tx.writes[n]) {
+		n++
+	}
+	rest := copy(p.tx.writes, p.tx.writes[n:])
+	clear(p.tx.writes[rest:])
+	p.tx.writes = p.tx.writes[:rest]
+}
+
+func isDone(irp *driver.IRP) bool {
+	select {
+	case <-irp.Done():
+		return true
+	default:
+		return false
+	}
+}
