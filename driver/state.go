@@ -32,14 +32,14 @@ type state struct {
 
 	// A NotifyOutputBelow request: run onLowWater once fewer than
 	// lowWater bytes wait to be sent.
-	lowWater   int
-	onLowWater func()
-	txUnacked      int
-	txBatches      []int
-	txWindowFull   bool
-	inISR          bool // runLocked is servicing the chip at its own virtual instant
-	fcr            byte // what the driver last programmed into the write-only FCR
-	touched        bool // a locked section outside the ISR accessed the chip
+	lowWater     int
+	onLowWater   func()
+	txUnacked    int
+	txBatches    []int
+	txWindowFull bool
+	inISR        bool // runLocked is servicing the chip at its own virtual instant
+	fcr          byte // what the driver last programmed into the write-only FCR
+	touched      bool // a locked section outside the ISR accessed the chip
 	// Modem inputs VCOM_SET_MODEM_INPUTS set (MSR bits), which the wire's
 	// modem signals do not override.
 	forcedMask, forcedValue uint8
@@ -57,8 +57,8 @@ type state struct {
 	// overrunsAtClose is the buffer overrun count at the last close:
 	// those after it happened while nobody had the port open.
 	overrunsAtClose uint64
-	errorWord uint32 // SERIAL_ERROR_* since the last GET_COMMSTATUS
-	stats     Stats
+	errorWord       uint32 // SERIAL_ERROR_* since the last GET_COMMSTATUS
+	stats           Stats
 
 	// Typeahead buffer (the "interrupt buffer"): received bytes no read owns.
 	rxBuf     []byte
