@@ -56,6 +56,10 @@ const (
 	StopBits2   StopBits = "2"
 )
 
+// SocketName is the control socket's file in Config.Dir. No port's link
+// may be it.
+const SocketName = "vcomd.sock"
+
 const (
 	maxNameLen   = 64   // longest port name
 	maxFIFODepth = 4096 // deepest FIFO
@@ -75,7 +79,8 @@ const (
 // Port is one virtual serial port: a pty slave reached through a symlink.
 type Port struct {
 	// Name is the link's name, e.g. "ttyV0": 1 to 64 of the characters
-	// A-Z a-z 0-9 . _ -, and neither "." nor "..".
+	// A-Z a-z 0-9 . _ -, not starting with '-', neither "." nor "..", and
+	// no name of a file the daemon makes in Config.Dir (see Validate).
 	Name string
 	// Kind says how the port is wired.
 	Kind Kind
@@ -215,6 +220,9 @@ func (c *Config) Validate() error {
 		if err := p.check(); err != nil {
 			return fmt.Errorf("port %q: %v", p.Name, err)
 		}
+		if err := c.checkOwnFiles(p); err != nil {
+			return err
+		}
 		if other, dup := byLink[p.Link]; dup {
 			return fmt.Errorf("port %q: link %q is also the link of port %q", p.Name, p.Link, other)
 		}
@@ -264,6 +272,44 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// checkOwnFiles refuses a port whose link would be one of the files the
+// daemon makes beside its links: the control socket, or the temporary
+// name a link is made under (LINK.PID.tmp, renamed over LINK), which
+// another port's link could be. Either would be replaced or removed under
+// the other's feet.
+func (c *Config) checkOwnFiles(p Port) error {
+	why := ""
+	base := filepath.Base(p.Link)
+	switch {
+	case p.Link == filepath.Join(c.Dir, SocketName):
+		why = fmt.Sprintf("is the control socket's file in %s", c.Dir)
+	case p.Link == c.Dir:
+		why = "is the directory of the links itself"
+	case isTempLinkName(base):
+		why = fmt.Sprintf("has the form NAME.PID.tmp of the temporary links vcomd makes in %s", filepath.Dir(p.Link))
+	default:
+		return nil
+	}
+	if p.Link == filepath.Join(c.Dir, p.Name) {
+		return fmt.Errorf("port name %q %s", p.Name, why)
+	}
+	return fmt.Errorf("port %q: link %q %s", p.Name, p.Link, why)
+}
+
+// isTempLinkName reports whether name has the form STEM.DIGITS.tmp, that of
+// the name a link is first made under.
+func isTempLinkName(name string) bool {
+	rest, ok := strings.CutSuffix(name, ".tmp")
+	if !ok {
+		return false
+	}
+	i := strings.LastIndexByte(rest, '.')
+	if i <= 0 || i == len(rest)-1 {
+		return false
+	}
+	return strings.Trim(rest[i+1:], "0123456789") == ""
 }
 
 // prevPhrase turns `pair "a:b"` into `in pair "a:b"` and `loopback "a"` into
@@ -319,6 +365,8 @@ func checkName(name string) error {
 		return errors.New("empty")
 	case name == "." || name == "..":
 		return errors.New(`"." and ".." are not port names`)
+	case name[0] == '-':
+		return errors.New("starts with '-': vcomctl would read it as a flag")
 	case len(name) > maxNameLen:
 		return fmt.Errorf("longer than %d characters", maxNameLen)
 	}

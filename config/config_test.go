@@ -320,14 +320,18 @@ func pairFile(extra string) string {
 	return "[[pair]]\na = \"ttyV0\"\nb = \"ttyV1\"\n\n[[port]]\nname = \"ttyV0\"\n" + extra
 }
 
-func TestErrors(t *testing.T) {
+// errorCase is bad input and the error it must give.
+type errorCase struct {
+	name string
+	file string // written to a file and passed with --config, unless ""
+	args []string
+	want string // "{file}" is replaced by the file's path
+}
+
+// errorCases are TestErrors' table, which FuzzParse is seeded from too.
+func errorCases() []errorCase {
 	long := strings.Repeat("x", 65)
-	cases := []struct {
-		name string
-		file string // written to a file and passed with --config, unless ""
-		args []string
-		want string // "{file}" is replaced by the file's path
-	}{
+	return []errorCase{
 		// flags
 		{name: "pair without colon", args: []string{"--pair", "ttyV0"}, want: `--pair "ttyV0": want A:B`},
 		{name: "pair with two colons", args: []string{"--pair", "a:b:c"}, want: `--pair "a:b:c": want A:B`},
@@ -415,7 +419,10 @@ func TestErrors(t *testing.T) {
 		{name: "wrong type of table", file: "socket = 5\n", want: `config {file}: line 1: socket: want a table, not an integer`},
 		{name: "wrong type of bool", file: "framing_errors = \"yes\"\n", want: `line 1: framing_errors: want true or false, not a string`},
 	}
-	for _, tc := range cases {
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range errorCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args
 			want := tc.want

@@ -65,7 +65,9 @@
 // the wrong type, or a [[port]] block for a port that no pair or loopback
 // (of the file or of the flags) names is an error. Modes are strings of
 // octal digits. A port without a [[port]] block gets the defaults listed on
-// [Port].
+// [Port]. No port's link may be a file the daemon makes itself: the control
+// socket DIR/vcomd.sock, or a name of the form NAME.PID.tmp, under which a
+// link is made before it is renamed into place.
 //
 // # Errors
 //

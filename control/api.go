@@ -1,11 +1,13 @@
 package control
 
 import (
+	"github.com/vcomd/vcomd/config"
 	"github.com/vcomd/vcomd/ioctl"
 )
 
-// SocketName is the control socket's name in the daemon's directory.
-const SocketName = "vcomd.sock"
+// SocketName is the control socket's name in the daemon's directory; no
+// port may have it (config.Validate refuses it).
+const SocketName = config.SocketName
 
 // Error is the body of every failed request.
 type Error struct {

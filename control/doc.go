@@ -33,8 +33,10 @@
 // and a status that fits it: 400 for a malformed or impossible request,
 // 403 when the caller may not change the port, 404 for an unknown port or
 // request, 405 for a known request with the wrong method, 409 when the
-// port's state forbids it (a pin its wire drives, a wait already pending),
-// 413 for a body over 64 KiB, 410 when the port went away meanwhile.
+// port's state forbids it (a pin its wire drives, a wait already pending)
+// or the host's does (a port that exists already, a file vcomd did not
+// make where the new link goes, no pty to be had), 413 for a body over
+// 64 KiB, 410 when the port went away meanwhile. A 5xx is a bug in vcomd.
 //
 // # Access
 //

@@ -355,8 +355,9 @@ func (s *Server) portBody(w http.ResponseWriter, r *http.Request, v any) (*daemo
 }
 
 // call sends an IOCTL to a port's device and returns its output. A
-// failure says what the driver said.
-func call(ctx context.Context, p *daemon.Port, code ioctl.Code, input any) (any, error) {
+// failure says what the driver said, with the status that fits it: a
+// request the removal of its port cancelled is 410, as after it.
+func (s *Server) call(ctx context.Context, p *daemon.Port, code ioctl.Code, input any) (any, error) {
 	irp := driver.NewIoctl(code, input)
 	st, err := p.Device().Call(ctx, irp)
 	if err == nil {
@@ -372,17 +373,29 @@ func call(ctx context.Context, p *daemon.Port, code ioctl.Code, input any) (any,
 		return nil, fail(http.StatusConflict, "%s", msg)
 	case st == driver.StatusInvalidParameter:
 		return nil, fail(http.StatusBadRequest, "%s", msg)
-	case st == driver.StatusDeviceRemoved:
-		return nil, fail(http.StatusGone, "port %s was removed", p.Name)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return nil, fail(http.StatusServiceUnavailable, "%s: %s: %v", p.Name, code, err)
+	case st == driver.StatusDeviceRemoved, st == driver.StatusCancelled && s.removed(p):
+		return nil, fail(http.StatusGone, "port %s was removed", p.Name)
+	case st == driver.StatusCancelled:
+		// The driver's error gate (SERIAL_ERROR_ABORT) or a purge: the
+		// port's state refuses the request until its program acts.
+		return nil, fail(http.StatusConflict, "%s: cancelled by the driver", msg)
+	case st == driver.StatusInvalidDeviceRequest:
+		return nil, fail(http.StatusBadRequest, "%s", msg)
 	}
 	return nil, fmt.Errorf("%s: %s: %w", p.Name, code, err)
 }
 
+// removed reports whether p is no longer the daemon's port of its name.
+func (s *Server) removed(p *daemon.Port) bool {
+	q, ok := s.d.Port(p.Name)
+	return !ok || q != p
+}
+
 // describe builds a port's Port from its state.
 func (s *Server) describe(ctx context.Context, p *daemon.Port) (Port, error) {
-	out, err := call(ctx, p, ioctl.GetPortState, nil)
+	out, err := s.call(ctx, p, ioctl.GetPortState, nil)
 	if err != nil {
 		return Port{}, err
 	}
@@ -439,8 +452,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) (any, error) {
 	out := make([]Port, 0, len(ports))
 	for _, p := range ports {
 		d, err := s.describe(r.Context(), p)
-		var ae *apiError
-		if errors.As(err, &ae) && ae.status == http.StatusGone {
+		if gone(err) {
 			continue // removed while we listed
 		}
 		if err != nil {
@@ -464,7 +476,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return call(r.Context(), p, ioctl.GetStats, nil)
+	return s.call(r.Context(), p, ioctl.GetStats, nil)
 }
 
 func (s *Server) add(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -489,30 +501,33 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) (any, error) {
 	default:
 		return nil, fail(http.StatusBadRequest, `give "pair": ["A", "B"] or "loopback": "NAME"`)
 	}
-	for _, n := range names {
-		if _, ok := s.d.Port(n); ok {
-			return nil, fail(http.StatusConflict, "port %q exists already", n)
-		}
-	}
-	var bad error
+	// The checks are made on the running config under the daemon's lock:
+	// of two adds of one name at once, the second is told it exists.
 	err := s.d.Edit(func(c *config.Config) (*config.Config, error) {
+		for _, n := range names {
+			if _, ok := c.PortByName(n); ok {
+				return nil, fail(http.StatusConflict, "port %q exists already", n)
+			}
+		}
 		n, err := edit(c)
-		bad = err
-		return n, err
+		if err != nil {
+			return nil, fail(http.StatusBadRequest, "%v", err)
+		}
+		return n, nil
 	})
-	if bad != nil {
-		return nil, fail(http.StatusBadRequest, "%v", bad)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("adding %s: %w", strings.Join(names, ", "), err)
+		return nil, s.addFailed(err, names)
 	}
 	out := make([]Port, 0, len(names))
 	for _, n := range names {
 		p, ok := s.d.Port(n)
 		if !ok {
-			continue
+			continue // removed already
 		}
 		d, err := s.describe(r.Context(), p)
+		if gone(err) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -520,6 +535,28 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) (any, error) {
 	}
 	s.log.Info().Strs("ports", names).Msg("added through the control socket")
 	return out, nil
+}
+
+// addFailed is the answer to an add the daemon could not carry out though
+// the config allowed it: something in the link's place that vcomd did not
+// make, or no pty to be had. The host's state refuses it, so the client
+// hears why, and nothing was added.
+func (s *Server) addFailed(err error, names []string) error {
+	if ae := (*apiError)(nil); errors.As(err, &ae) {
+		return err
+	}
+	what := strings.Join(names, ", ")
+	s.log.Warn().Err(err).Str("ports", what).Msg("control: adding failed")
+	if errors.Is(err, daemon.ErrLinkInUse) {
+		return fail(http.StatusConflict, "adding %s: %v; remove it or name the port otherwise", what, err)
+	}
+	return fail(http.StatusConflict, "adding %s: the daemon could not create it: %v", what, err)
+}
+
+// gone reports whether err is a port's having been removed meanwhile.
+func gone(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.status == http.StatusGone
 }
 
 func (s *Server) remove(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -580,7 +617,7 @@ func (s *Server) modem(w http.ResponseWriter, r *http.Request) (any, error) {
 	// drives) then changes nothing.
 	var done []string
 	if mi.Mask != 0 {
-		if _, err := call(r.Context(), p, ioctl.SetModemInputs, mi); err != nil {
+		if _, err := s.call(r.Context(), p, ioctl.SetModemInputs, mi); err != nil {
 			return nil, err
 		}
 		done = append(done, mi.String())
@@ -597,7 +634,7 @@ func (s *Server) modem(w http.ResponseWriter, r *http.Request) (any, error) {
 		if *out.v {
 			code = out.on
 		}
-		if _, err := call(r.Context(), p, code, nil); err != nil {
+		if _, err := s.call(r.Context(), p, code, nil); err != nil {
 			return nil, err
 		}
 		done = append(done, out.name+"="+onOff(*out.v))
@@ -633,7 +670,7 @@ func (s *Server) line(w http.ResponseWriter, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, fail(http.StatusBadRequest, "%v", err)
 	}
-	if _, err := call(r.Context(), p, ioctl.SetLineControl, lc); err != nil {
+	if _, err := s.call(r.Context(), p, ioctl.SetLineControl, lc); err != nil {
 		return nil, err
 	}
 	return Done{Port: p.Name, Message: lc.String()}, nil
@@ -650,7 +687,7 @@ func (s *Server) sendBreak(w http.ResponseWriter, r *http.Request) (any, error) 
 		return nil, fail(http.StatusBadRequest, "duration %q: want a duration from 1ns to %s, like 250ms", req.Duration, MaxBreak)
 	}
 	longRequest(w)
-	if _, err := call(r.Context(), p, ioctl.SetBreakOn, nil); err != nil {
+	if _, err := s.call(r.Context(), p, ioctl.SetBreakOn, nil); err != nil {
 		return nil, err
 	}
 	t := time.NewTimer(d)
@@ -661,7 +698,7 @@ func (s *Server) sendBreak(w http.ResponseWriter, r *http.Request) (any, error) 
 	}
 	// The break ends even when the caller went away: a line left at
 	// space would hold the far end in a break for ever.
-	if _, err := call(context.WithoutCancel(r.Context()), p, ioctl.SetBreakOff, nil); err != nil {
+	if _, err := s.call(context.WithoutCancel(r.Context()), p, ioctl.SetBreakOff, nil); err != nil {
 		return nil, err
 	}
 	settle(r.Context(), p)
@@ -677,7 +714,7 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request) (any, error) {
 	if err := inj.Validate(); err != nil {
 		return nil, fail(http.StatusBadRequest, "%v", err)
 	}
-	if _, err := call(r.Context(), p, ioctl.Inject, inj); err != nil {
+	if _, err := s.call(r.Context(), p, ioctl.Inject, inj); err != nil {
 		return nil, err
 	}
 	return inj, nil
@@ -717,10 +754,10 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request) (any, error) {
 		s.mu.Unlock()
 	}()
 	longRequest(w)
-	if _, err := call(ctx, p, ioctl.SetWaitMask, mask); err != nil {
+	if _, err := s.call(ctx, p, ioctl.SetWaitMask, mask); err != nil {
 		return nil, err
 	}
-	out, err := call(ctx, p, ioctl.WaitOnMask, nil)
+	out, err := s.call(ctx, p, ioctl.WaitOnMask, nil)
 	if err != nil {
 		if ctx.Err() != nil && r.Context().Err() == nil {
 			return WaitResult{TimedOut: true}, nil
@@ -748,7 +785,7 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request) (any, error) {
 	default:
 		return nil, fail(http.StatusBadRequest, "what %q: want rx, tx or all", req.What)
 	}
-	if _, err := call(r.Context(), p, ioctl.Purge, m); err != nil {
+	if _, err := s.call(r.Context(), p, ioctl.Purge, m); err != nil {
 		return nil, err
 	}
 	return Done{Port: p.Name, Message: "purged " + m.String()}, nil

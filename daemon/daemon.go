@@ -391,12 +391,16 @@ func GroupID(group string) (int, error) {
 	return gid, nil
 }
 
+// ErrLinkInUse is wrapped by the error of a port whose link's place holds
+// something that is not a symlink: a file vcomd did not make, left alone.
+var ErrLinkInUse = errors.New("exists and is not a symlink")
+
 // makeLink points link at target atomically: a symlink under a temporary
 // name, renamed over link. rename(2) replaces a link without following
 // it; anything at link that is not a symlink is left alone and refused.
 func makeLink(target, link string) error {
 	if fi, err := os.Lstat(link); err == nil && fi.Mode()&os.ModeSymlink == 0 {
-		return fmt.Errorf("link %s: exists and is not a symlink", link)
+		return fmt.Errorf("link %s: %w", link, ErrLinkInUse)
 	}
 	tmp := fmt.Sprintf("%s.%d.tmp", link, os.Getpid())
 	_ = os.Remove(tmp)

@@ -475,24 +475,7 @@ func TestDiff(t *testing.T) {
 				t.Fatalf("Diff codes = %v, want %v", codes, tc.codes)
 			}
 			// Playing the requests over old must give next.
-			got := old
-			for _, r := range rs {
-				switch in := r.Input.(type) {
-				case ioctl.BaudRate:
-					got.Baud = in
-				case ioctl.LineControl:
-					got.Line = in
-				case ioctl.HandFlow:
-					got.HandFlow = in
-				case ioctl.Chars:
-					got.Chars = in
-				default:
-					t.Fatalf("unexpected input %T", in)
-				}
-			}
-			if got != next {
-				t.Errorf("applying Diff gives %+v, want %+v", got, next)
-			}
+			checkDiff(t, old, next)
 		})
 	}
 }

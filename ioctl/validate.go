@@ -100,10 +100,16 @@ func (t Timeouts) Validate() error {
 // Validate accepts any characters.
 func (c Chars) Validate() error { return nil }
 
-// Validate requires a non-zero receive size.
+// MaxQueueSize is the largest receive queue SET_QUEUE_SIZE may ask for:
+// sixteen times what a pty's line discipline buffers. The driver
+// allocates the queue at once, so a larger request (up to 4 GiB) would
+// take the daemon's memory rather than fail.
+const MaxQueueSize = 1 << 20
+
+// Validate requires a receive size from 1 to MaxQueueSize.
 func (q QueueSize) Validate() error {
-	if q.InSize == 0 {
-		return invalid(SetQueueSize, "in_size", q.InSize, "must be at least 1")
+	if q.InSize == 0 || q.InSize > MaxQueueSize {
+		return invalid(SetQueueSize, "in_size", q.InSize, fmt.Sprintf("must be 1..%d", MaxQueueSize))
 	}
 	return nil
 }

@@ -42,6 +42,7 @@ func TestValidateRejects(t *testing.T) {
 		{"all read timeouts MAXULONG", ioctl.SetTimeouts, ioctl.Timeouts{ReadIntervalTimeout: ioctl.MaxTimeout, ReadTotalTimeoutMultiplier: ioctl.MaxTimeout, ReadTotalTimeoutConstant: ioctl.MaxTimeout}, "read_total_timeout_constant"},
 
 		{"queue in size 0", ioctl.SetQueueSize, ioctl.QueueSize{OutSize: 4096}, "in_size"},
+		{"queue in size 4 GiB", ioctl.SetQueueSize, ioctl.QueueSize{InSize: ioctl.MaxQueueSize + 1}, "in_size"},
 		{"xoff counter 0", ioctl.XoffCounter, ioctl.XoffCounterArgs{Timeout: 100, XoffChar: 0x13}, "counter"},
 		{"xoff counter negative", ioctl.XoffCounter, ioctl.XoffCounterArgs{Counter: -5}, "counter"},
 

@@ -143,6 +143,10 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"--config", write("key.toml", "[[pair]]\na = \"x\"\nb = \"y\"\nspeed = 9600\n")}, "speed"},
 		{[]string{"--config", write("fifo.toml", "[[pair]]\na = \"x\"\nb = \"y\"\n[[port]]\nname = \"x\"\nfifo_depth = 0\n")}, "fifo_depth"},
 		{[]string{"--log-level", "loud"}, "loud"},
+		// A port over the daemon's own files.
+		{[]string{"--loopback", "vcomd.sock"}, `port name "vcomd.sock" is the control socket's file in `},
+		{[]string{"--pair", "a:a.99.tmp"}, `port name "a.99.tmp" has the form NAME.PID.tmp`},
+		{[]string{"--config", write("sock.toml", "[[loopback]]\nname = \"vcomd.sock\"\n")}, `port name "vcomd.sock" is the control socket's file in `},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "vcom")

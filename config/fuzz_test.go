@@ -1,0 +1,128 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// encodeFile writes c as a config file that says everything about it:
+// every global, every pair and loopback, and a [[port]] block with every
+// setting of every port. Reading it back must give c.
+func encodeFile(c *Config) ([]byte, error) {
+	doc := fileDoc{
+		Dir:           &c.Dir,
+		Timing:        ptr(string(c.Timing)),
+		LogLevel:      &c.LogLevel,
+		FramingErrors: &c.FramingErrors,
+		Socket:        &fileSocket{Mode: modeString(c.Socket.Mode)},
+	}
+	if c.LogFormat != "" {
+		doc.LogFormat = &c.LogFormat
+	}
+	if c.Socket.Group != "" {
+		doc.Socket.Group = &c.Socket.Group
+	}
+	for _, pr := range c.Pairs {
+		doc.Pair = append(doc.Pair, filePair{A: ptr(pr[0]), B: ptr(pr[1])})
+	}
+	for _, name := range c.Loopbacks {
+		doc.Loopback = append(doc.Loopback, fileLoopback{Name: ptr(name)})
+	}
+	for _, p := range c.Ports {
+		b := filePortBlock{
+			Name: ptr(p.Name), Link: ptr(p.Link), Mode: modeString(p.Mode), Timing: ptr(string(p.Timing)),
+			FIFODepth: ptr(int64(p.FIFODepth)), DataBits: ptr(int64(p.DataBits)),
+			Parity: ptr(string(p.Parity)), StopBits: string(p.StopBits),
+		}
+		if p.Owner != "" {
+			b.Owner = &p.Owner
+		}
+		if p.Group != "" {
+			b.Group = &p.Group
+		}
+		doc.Port = append(doc.Port, b)
+	}
+	return toml.Marshal(doc)
+}
+
+func modeString(m os.FileMode) string { return "0" + strconv.FormatUint(uint64(m), 8) }
+
+// addParseSeeds seeds f with TestErrors' table, the sample and a few
+// valid command lines.
+func addParseSeeds(f *testing.F) {
+	for _, tc := range errorCases() {
+		f.Add(tc.file, strings.Join(tc.args, "\n"))
+	}
+	sample, err := os.ReadFile("sample.toml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(sample), "")
+	f.Add(string(defaultTOML), "--timing\noff\n--pair\nttyF0:ttyF1")
+	f.Add("", "--dir\n/tmp/v/../w\n--loopback\nttyL0\n--log-format\njson")
+	f.Add(pairFile("data_bits = 5\nstop_bits = 1.5\nparity = \"mark\"\nmode = \"0600\"\nowner = \"1000\"\n"), "")
+}
+
+// FuzzParse reads any config file with any flags. A result is an error of
+// one line, or a config that passes Validate and that, written out as a
+// file and read back, is the same config.
+func FuzzParse(f *testing.F) {
+	addParseSeeds(f)
+	f.Fuzz(func(t *testing.T, file, argLines string) {
+		var args []string
+		if argLines != "" {
+			args = strings.Split(argLines, "\n")
+		}
+		for _, a := range args {
+			if strings.Contains(a, "config") {
+				return // the file is the fuzzed one, not one named by chance
+			}
+		}
+		dir := t.TempDir()
+		if file != "" {
+			path := filepath.Join(dir, "vcomd.toml")
+			if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args = append([]string{"--config", path}, args...)
+		}
+		c, err := Parse(args, noEnv, true)
+		if err != nil {
+			if msg := err.Error(); msg == "" || strings.Contains(msg, "\n") {
+				t.Fatalf("Parse(%q): error of other than one line: %q", args, msg)
+			}
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Parse(%q) gave a config that fails Validate: %v", args, err)
+		}
+		b, err := encodeFile(c)
+		if err != nil {
+			t.Fatalf("encoding %+v: %v", c, err)
+		}
+		path := filepath.Join(dir, "again.toml")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		again, err := Parse([]string{"--config", path}, noEnv, true)
+		if err != nil {
+			t.Fatalf("Parse(%q) gave %+v, which written out does not parse: %v\n%s", args, c, err, b)
+		}
+		// A file lists its pairs before its loopbacks, whatever the
+		// flags' order was.
+		for _, x := range []*Config{c, again} {
+			x.File = ""
+			slices.SortFunc(x.Ports, func(a, b Port) int { return strings.Compare(a.Name, b.Name) })
+		}
+		if !reflect.DeepEqual(again, c) {
+			t.Fatalf("Parse(%q):\n%+v\nwritten out and read back:\n%+v\n%s", args, c, again, b)
+		}
+	})
+}
