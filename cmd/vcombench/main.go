@@ -6,14 +6,24 @@
 // as a ratio to socat's, and each row says whether it meets the target of
 // issue 6.
 //
+// Named with -only, it also runs resilience checks, each PASS or FAIL:
+// reopen (10 000 opens of one end of a pair, tokens passing, the daemon's
+// memory and open files not growing), sighup (reloads while a pair
+// streams, no byte lost) and soak (64 pairs streaming both ways with
+// RTS/CTS for 10 minutes, readers pausing until flow control holds the
+// senders; every byte checked, no overrun). "-only resilience" runs the
+// three.
+//
 // Usage, from inside the vcomd module:
 //
-//	go run ./cmd/vcombench [-short] [-only LIST] [-vcomd BIN] [-socat BIN]
+//	go run ./cmd/vcombench [-short] [-only LIST] [-duration D] [-seed N] [-vcomd BIN] [-socat BIN]
 //
 // It builds vcomd from the working tree (unless -vcomd names a binary),
-// needs socat in $PATH, and stops every process it starts. A full run
-// takes about two and a half minutes on two cores; -short about 20 s.
-// docs/BENCHMARKS.md records a run and how each figure is measured.
+// needs socat in $PATH for the steps that compare, and stops every process
+// it starts. A full run of the comparing steps takes about two and a half
+// minutes on two cores; -short about 20 s. It exits 1 when a measurement
+// could not be made or a resilience check failed. docs/BENCHMARKS.md
+// records runs and how each figure is measured.
 package main
 
 import (
@@ -44,7 +54,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vcombench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	short := fs.Bool("short", false, "a shorter run: less data, fewer samples, 100 ports instead of 1000 for the scale figures")
-	only := fs.String("only", "", "comma-separated `steps` to run, of: "+strings.Join(stepNames, ","))
+	only := fs.String("only", "", "comma-separated `steps` to run, of: "+strings.Join(compareSteps, ",")+
+		" (the default), "+strings.Join(resilienceSteps, ",")+", or resilience for the last three")
+	duration := fs.Duration("duration", 0, "how long the soak streams (default 10m, 1m with -short; at least "+minSoak.String()+")")
+	seed := fs.Uint64("seed", 1, "seed of the soak readers' pauses")
 	vcomdBin := fs.String("vcomd", "", "vcomd `binary` to measure (default: build ./cmd/vcomd of the working tree)")
 	socatBin := fs.String("socat", "", "socat `binary` (default: socat in $PATH)")
 	if err := fs.Parse(args); err != nil {
@@ -62,7 +75,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *short {
 		p = shortPlan
 	}
-	if err := bench(ctx, p, steps, *vcomdBin, *socatBin, fs.Args(), stdout, stderr); err != nil {
+	if *duration != 0 {
+		if *duration < minSoak {
+			fmt.Fprintf(stderr, "vcombench: -duration %v: the soak needs at least %v, for every reader to pause long\n", *duration, minSoak)
+			return 2
+		}
+		p.soak = *duration
+	}
+	b := benchArgs{plan: p, steps: steps, vcomd: *vcomdBin, socat: *socatBin, seed: *seed}
+	if err := bench(ctx, b, fs.Args(), stdout, stderr); err != nil {
 		if ctx.Err() != nil {
 			// Say why everything was cancelled: a signal, most likely.
 			err = fmt.Errorf("%w (%v)", err, context.Cause(ctx))
@@ -73,15 +94,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// chooseSteps turns -only into the steps to run, all of them by default.
+// chooseSteps turns -only into the steps to run, those that compare with
+// socat by default.
 func chooseSteps(only string) ([]string, error) {
 	if only == "" {
-		return stepNames, nil
+		return compareSteps, nil
 	}
 	want := map[string]bool{}
 	for s := range strings.SplitSeq(only, ",") {
+		if s == "resilience" {
+			for _, r := range resilienceSteps {
+				want[r] = true
+			}
+			continue
+		}
 		if !slices.Contains(stepNames, s) {
-			return nil, fmt.Errorf("-only: unknown step %q; the steps are %s", s, strings.Join(stepNames, ", "))
+			return nil, fmt.Errorf("-only: unknown step %q; the steps are %s, and resilience", s, strings.Join(stepNames, ", "))
 		}
 		want[s] = true
 	}
@@ -103,21 +131,41 @@ func busy(loadavg string) bool {
 	return err == nil && one > 0.5
 }
 
+// benchArgs is what the flags chose.
+type benchArgs struct {
+	plan         plan
+	steps        []string
+	vcomd, socat string // binaries; empty for the default
+	seed         uint64
+}
+
+// errChecks is a run in which a resilience check failed.
+var errChecks = errors.New("resilience checks failed")
+
+// findSocat finds socat and its version, if a step needs it.
+func findSocat(ctx context.Context, b benchArgs) (bin, version string, err error) {
+	if !slices.ContainsFunc(b.steps, func(s string) bool { return slices.Contains(socatSteps, s) }) {
+		return "", "not used", nil
+	}
+	if bin = b.socat; bin == "" {
+		if bin, err = benchrig.LookSocat(); err != nil {
+			return "", "", err
+		}
+	}
+	version, err = benchrig.SocatVersion(ctx, bin)
+	return bin, version, err
+}
+
 // bench finds or builds the two programs and runs the steps.
-func bench(ctx context.Context, p plan, steps []string, vcomdBin, socatBin string, args []string, stdout, stderr io.Writer) error {
+func bench(ctx context.Context, b benchArgs, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		return fmt.Errorf("unexpected argument %q", args[0])
 	}
-	if socatBin == "" {
-		var err error
-		if socatBin, err = benchrig.LookSocat(); err != nil {
-			return err
-		}
-	}
-	socatVersion, err := benchrig.SocatVersion(ctx, socatBin)
+	socatBin, socatVersion, err := findSocat(ctx, b)
 	if err != nil {
 		return err
 	}
+	vcomdBin, p, steps := b.vcomd, b.plan, b.steps
 	tmp, err := os.MkdirTemp("", "vcombench")
 	if err != nil {
 		return fmt.Errorf("temporary directory: %w", err)
@@ -129,7 +177,7 @@ func bench(ctx context.Context, p plan, steps []string, vcomdBin, socatBin strin
 			return err
 		}
 	}
-	r := &runner{plan: p, vcomd: vcomdBin, socat: socatBin, tmp: tmp, log: stderr}
+	r := &runner{plan: p, vcomd: vcomdBin, socat: socatBin, tmp: tmp, seed: b.seed, log: stderr}
 	rep := report{machine: describeMachine(socatVersion), plan: p}
 	if l := rep.machine.loadBefore; busy(l) {
 		fmt.Fprintf(stderr, "warning: load average %s: other work on this machine will skew the figures\n", l)
@@ -143,5 +191,14 @@ func bench(ctx context.Context, p plan, steps []string, vcomdBin, socatBin strin
 		rep.rows = append(rep.rows, rows...)
 	}
 	rep.write(stdout)
+	failed := 0
+	for _, x := range rep.rows {
+		if x.fail {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%w: %d of them", errChecks, failed)
+	}
 	return nil
 }

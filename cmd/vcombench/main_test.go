@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vcomd/vcomd/control"
+	"github.com/vcomd/vcomd/internal/ttybench"
 )
 
 func TestChooseSteps(t *testing.T) {
@@ -13,8 +18,11 @@ func TestChooseSteps(t *testing.T) {
 	if err != nil || !slices.Equal(got, []string{"throughput", "scale"}) {
 		t.Errorf("chooseSteps(scale,throughput) = %v, %v; want the usual order", got, err)
 	}
-	if got, _ := chooseSteps(""); !slices.Equal(got, stepNames) {
-		t.Errorf("chooseSteps() = %v, want every step", got)
+	if got, _ := chooseSteps(""); !slices.Equal(got, compareSteps) {
+		t.Errorf("chooseSteps() = %v, want the steps that compare", got)
+	}
+	if got, _ := chooseSteps("soak,resilience,scale"); !slices.Equal(got, []string{"scale", "reopen", "sighup", "soak"}) {
+		t.Errorf("chooseSteps(soak,resilience,scale) = %v, want scale and the resilience steps once each", got)
 	}
 	if _, err := chooseSteps("speed"); err == nil || !strings.Contains(err.Error(), "throughput") {
 		t.Errorf("an unknown step: %v, want an error listing the steps", err)
@@ -70,5 +78,94 @@ func TestBadFlags(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"extra"}, &out, &errs); code == 0 {
 		t.Error("an argument was accepted")
+	}
+	errs.Reset()
+	if code := run(context.Background(), []string{"-only", "soak", "-duration", "10s"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "-duration") {
+		t.Errorf("-duration 10s: exit status %d, stderr %q; want 2 and a message naming -duration", code, errs.String())
+	}
+}
+
+// The resilience steps start no socat: without it they still get as far
+// as building vcomd (here, a -vcomd that does not exist).
+func TestResilienceWithoutSocat(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	var out, errs bytes.Buffer
+	code := run(context.Background(), []string{"-only", "sighup", "-vcomd", "/nonexistent/vcomd"}, &out, &errs)
+	if code != 1 || strings.Contains(errs.String(), "socat") || !strings.Contains(errs.String(), "/nonexistent/vcomd") {
+		t.Errorf("exit status %d, stderr %q; want 1 and the missing vcomd, not socat", code, errs.String())
+	}
+}
+
+// Every reader of a soak long enough pauses long at least once, and every
+// schedule stays in the stream, in order, its pauses of the two kinds.
+func TestPauseSchedule(t *testing.T) {
+	for seed := range uint64(200) {
+		for _, d := range []time.Duration{minSoak, 10 * time.Minute} {
+			ps := pauseSchedule(rand.New(rand.NewPCG(1, seed)), d)
+			if countLong(ps) == 0 {
+				t.Fatalf("seed %d, %v: no long pause in %v", seed, d, ps)
+			}
+			end := time.Duration(0)
+			for i, p := range ps {
+				short := p.Len >= shortMin && p.Len <= shortMax
+				long := p.Len >= longMin && p.Len <= longMax
+				if !short && !long || p.At < end+spellMin || p.At > end+spellMax || p.At+p.Len > d {
+					t.Fatalf("seed %d, %v: pause %d %+v after one ending at %v", seed, d, i, p, end)
+				}
+				if i > 0 && long == (ps[i-1].Len >= longMin) {
+					t.Fatalf("seed %d: pauses %d and %d are of one kind: %v", seed, i-1, i, ps)
+				}
+				end = p.At + p.Len
+			}
+		}
+	}
+	a := pauseSchedule(rand.New(rand.NewPCG(1, 7)), time.Minute)
+	b := pauseSchedule(rand.New(rand.NewPCG(1, 7)), time.Minute)
+	if !slices.Equal(a, b) {
+		t.Errorf("one seed gave two schedules: %v and %v", a, b)
+	}
+}
+
+// A soak's figures: the holds of each sender, the overruns of each
+// receiver, and a FAIL for a sender never held.
+func TestSoakRows(t *testing.T) {
+	mk := func(link string, holds uint64, overruns uint32) control.Port {
+		var p control.Port
+		p.Link = link
+		p.State.Counters.TxHolds = holds
+		p.State.Counters.BufferOverrunErrorCount = overruns
+		return p
+	}
+	s := soakFigures{
+		pairs: 1, d: time.Minute,
+		flows: []flowEnds{{from: "a", to: "b", long: 1}, {from: "b", to: "a"}},
+		res:   []ttybench.FlowResult{{Sent: 10, Received: 10, ReadRate: soakLineRate}, {Sent: 5, Received: 5}},
+		ports: map[string]control.Port{"a": mk("a", 3, 0), "b": mk("b", 0, 2)},
+	}
+	s.sum = sumFlows(s.res)
+	var log bytes.Buffer
+	rows := s.rows(&log)
+	want := []struct{ figure, verdict string }{
+		{"0.0 MB → 0.0 MB", "PASS"},
+		{"2", "**FAIL**"},
+		{"1 of 2; holds per sender min 0, median 0, max 3; 3 holds in all for 1 long pauses", "**FAIL**"},
+		{"0.000, 0.000, 1.000", ""},
+	}
+	for i, w := range want {
+		if rows[i].vcomd != w.figure || rows[i].verdict != w.verdict || rows[i].fail != (w.verdict == "**FAIL**") {
+			t.Errorf("row %d %q: %q %q, want %q %q", i, rows[i].measure, rows[i].vcomd, rows[i].verdict, w.figure, w.verdict)
+		}
+	}
+}
+
+// Every step has its function.
+func TestStepFuncs(t *testing.T) {
+	for _, s := range stepNames {
+		if stepFuncs[s] == nil {
+			t.Errorf("step %q has no function", s)
+		}
+	}
+	if len(stepFuncs) != len(stepNames) {
+		t.Errorf("%d functions for %d steps", len(stepFuncs), len(stepNames))
 	}
 }

@@ -18,7 +18,8 @@ type row struct {
 	vcomd, socat string
 	ratio        string // vcomd / socat, where both have a figure
 	target       string // issue 6's, where it sets one
-	verdict      string // met, or missed and by how much
+	verdict      string // met, or missed and by how much; PASS or FAIL
+	fail         bool   // a resilience check failed
 }
 
 // ratio formats a/b.

@@ -26,21 +26,36 @@ type plan struct {
 	idlePairs  int
 	idleWindow time.Duration
 	scalePairs int // pairs in the scale daemon: its ports are twice this
+	reopens    int // opens and closes of one end in reopen
+	sighups    int // reloads in sighup
+	soakPairs  int
+	soak       time.Duration // how long the soak streams
 }
 
 var (
 	fullPlan = plan{
 		name: "full", reps: 5, total: 32 << 20, chunk: 64 << 10, trips: 5000,
 		rateWindow: 2 * time.Second, idlePairs: 64, idleWindow: 10 * time.Second, scalePairs: 500,
+		reopens: 10000, sighups: 20, soakPairs: 64, soak: 10 * time.Minute,
 	}
 	shortPlan = plan{
 		name: "short", reps: 3, total: 4 << 20, chunk: 64 << 10, trips: 1000,
 		rateWindow: 1200 * time.Millisecond, idlePairs: 64, idleWindow: 3 * time.Second, scalePairs: 50,
+		reopens: 1000, sighups: 20, soakPairs: 64, soak: time.Minute,
 	}
 )
 
-// The steps, in the order they run.
-var stepNames = []string{"throughput", "latency", "timing", "idle", "scale"}
+// The steps, in the order they run: those that compare vcomd with socat,
+// which run by default, then the resilience checks, which run when named
+// (-only resilience names them all).
+var (
+	compareSteps    = []string{"throughput", "latency", "timing", "idle", "scale"}
+	resilienceSteps = []string{"reopen", "sighup", "soak"}
+	stepNames       = slices.Concat(compareSteps, resilienceSteps)
+)
+
+// socatSteps are the steps that start socat.
+var socatSteps = []string{"throughput", "latency", "idle", "scale"}
 
 // syncTimeout bounds the wait for a freshly opened pair to pass a byte.
 const syncTimeout = 10 * time.Second
@@ -57,23 +72,28 @@ type runner struct {
 	socat string
 	tmp   string // scratch directory, removed at the end
 	n     int    // directories made so far
+	seed  uint64 // of the soak's pauses
 	log   io.Writer
 }
 
+// stepFuncs run the steps, by name.
+var stepFuncs = map[string]func(*runner, context.Context) ([]row, error){
+	"throughput": (*runner).throughput,
+	"latency":    (*runner).latency,
+	"timing":     (*runner).timing,
+	"idle":       (*runner).idle,
+	"scale":      (*runner).scale,
+	"reopen":     (*runner).reopen,
+	"sighup":     (*runner).sighup,
+	"soak":       (*runner).soak,
+}
+
 func (r *runner) step(ctx context.Context, name string) ([]row, error) {
-	switch name {
-	case "throughput":
-		return r.throughput(ctx)
-	case "latency":
-		return r.latency(ctx)
-	case "timing":
-		return r.timing(ctx)
-	case "idle":
-		return r.idle(ctx)
-	case "scale":
-		return r.scale(ctx)
+	f, ok := stepFuncs[name]
+	if !ok {
+		return nil, fmt.Errorf("no step %q", name)
 	}
-	return nil, fmt.Errorf("no step %q", name)
+	return f(r, ctx)
 }
 
 // dir returns a fresh directory for one program's links.

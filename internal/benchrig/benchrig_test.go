@@ -140,3 +140,50 @@ func TestLookSocatMissing(t *testing.T) {
 		t.Fatalf("LookSocat with an empty PATH: %v", err)
 	}
 }
+
+// A daemon started from a config file keeps its pair through reloads,
+// and each reload applies the new file: its loopback appears, the last
+// one goes.
+func TestVcomdReload(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "vcom")
+	v, err := StartVcomd(ctx, VcomdConfig{Bin: vcomd, Dir: dir, Pairs: 1, ConfigFile: filepath.Join(tmp, "vcomd.toml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Stop()
+	target, err := os.Readlink(v.Pairs[0].A)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"l0", "l1"} {
+		if err := v.Reload(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "l0")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("l0 after a reload without it: %v", err)
+	}
+	if now, err := os.Readlink(v.Pairs[0].A); err != nil || now != target {
+		t.Errorf("the pair's link went from %s to %s (%v)", target, now, err)
+	}
+	if !strings.Contains(configText(2, []string{"x"}), "a = \"a1\"\nb = \"b1\"") {
+		t.Errorf("config of 2 pairs:\n%s", configText(2, []string{"x"}))
+	}
+}
+
+// Reload needs a config file.
+func TestVcomdReloadNoConfig(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	v, err := StartVcomd(ctx, VcomdConfig{Bin: vcomd, Dir: filepath.Join(t.TempDir(), "vcom"), Pairs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Stop()
+	if err := v.Reload(ctx, "l0"); err == nil || !strings.Contains(err.Error(), "config file") {
+		t.Errorf("Reload without a config file: %v", err)
+	}
+}

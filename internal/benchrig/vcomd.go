@@ -3,13 +3,17 @@ package benchrig
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/vcomd/vcomd/control"
 )
 
 // Pair is the two ends of a null-modem pair, by the paths a program opens.
@@ -35,16 +39,24 @@ type VcomdConfig struct {
 	// Timing is "realistic" or "off"; empty leaves vcomd's default
 	// (realistic).
 	Timing string
+	// ConfigFile, when set, is where the pairs go instead of the command
+	// line: a config file written before the start and passed with
+	// --config, so that a reload (SIGHUP) reads them from there, as a
+	// service's does. Reload rewrites it.
+	ConfigFile string
 }
 
 // Vcomd is a running daemon.
 type Vcomd struct {
-	p *process
+	p   *process
+	cfg VcomdConfig
 	// Pairs are the daemon's pairs, in the order of their numbers.
 	Pairs []Pair
 	// Ready is the time from starting the process to its last port
 	// announced.
 	Ready time.Duration
+	// Socket is the daemon's control socket.
+	Socket string
 }
 
 // StartVcomd runs a daemon and waits until it has announced every port.
@@ -53,8 +65,15 @@ func StartVcomd(ctx context.Context, c VcomdConfig) (*Vcomd, error) {
 	if c.Timing != "" {
 		args = append(args, "--timing", c.Timing)
 	}
-	for i := range c.Pairs {
-		args = append(args, "--pair", fmt.Sprintf("a%d:b%d", i, i))
+	if c.ConfigFile != "" {
+		if err := writeConfig(c.ConfigFile, c.Pairs, nil); err != nil {
+			return nil, err
+		}
+		args = append(args, "--config", c.ConfigFile)
+	} else {
+		for i := range c.Pairs {
+			args = append(args, "--pair", pairName(i))
+		}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -67,7 +86,7 @@ func StartVcomd(ctx context.Context, c VcomdConfig) (*Vcomd, error) {
 		r.Close()
 		return nil, err
 	}
-	v := &Vcomd{p: p}
+	v := &Vcomd{p: p, cfg: c, Socket: filepath.Join(c.Dir, control.SocketName)}
 	links, err := readAnnouncements(ctx, p, r, 2*c.Pairs)
 	if err != nil {
 		_ = p.stop()
@@ -78,6 +97,74 @@ func StartVcomd(ctx context.Context, c VcomdConfig) (*Vcomd, error) {
 		v.Pairs = append(v.Pairs, Pair{A: links[fmt.Sprintf("a%d", i)], B: links[fmt.Sprintf("b%d", i)]})
 	}
 	return v, nil
+}
+
+func pairName(i int) string { return fmt.Sprintf("a%d:b%d", i, i) }
+
+// configText is a config file of pairs pairs aN:bN and the loopback
+// ports named.
+func configText(pairs int, loopbacks []string) string {
+	var b strings.Builder
+	b.WriteString("# Written by the benchmark; rewritten before each reload.\n")
+	for i := range pairs {
+		fmt.Fprintf(&b, "\n[[pair]]\na = \"a%d\"\nb = \"b%d\"\n", i, i)
+	}
+	for _, l := range loopbacks {
+		fmt.Fprintf(&b, "\n[[loopback]]\nname = %q\n", l)
+	}
+	return b.String()
+}
+
+// writeConfig replaces the config file in one rename, so that a reload
+// never reads half of it.
+func writeConfig(path string, pairs int, loopbacks []string) error {
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(configText(pairs, loopbacks)), 0o600); err != nil {
+		return fmt.Errorf("writing vcomd's config: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing vcomd's config: %w", err)
+	}
+	return nil
+}
+
+// Reload rewrites the daemon's config file with its pairs and the
+// loopback ports named, sends it SIGHUP, and waits until the link of each
+// of these loopbacks exists, which shows the reload was applied: those
+// ports must be new ones. Ports the old file had and the new one lacks go.
+func (v *Vcomd) Reload(ctx context.Context, loopbacks ...string) error {
+	if v.cfg.ConfigFile == "" {
+		return errors.New("reload: the daemon was started without a config file")
+	}
+	w, err := watchLinks(v.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	if err := writeConfig(v.cfg.ConfigFile, v.cfg.Pairs, loopbacks); err != nil {
+		return err
+	}
+	if err := v.p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		return fmt.Errorf("SIGHUP to vcomd (pid %d): %w", v.PID(), err)
+	}
+	links := make([]string, len(loopbacks))
+	for i, l := range loopbacks {
+		links[i] = filepath.Join(v.cfg.Dir, l)
+	}
+	exited := make(chan *process, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-v.p.done:
+			exited <- v.p
+		case <-stop:
+		}
+	}()
+	if err := w.wait(ctx, links, exited); err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	return nil
 }
 
 // readAnnouncements reads the daemon's port lines, NAME\tLINK -> PTY\t(...),

@@ -113,3 +113,13 @@ func parseRollup(r io.Reader) (Memory, error) {
 	}
 	return m, nil
 }
+
+// FDs returns how many file descriptors process pid has open: the
+// entries of /proc/PID/fd.
+func FDs(pid int) (int, error) {
+	es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return 0, fmt.Errorf("open files of pid %d: %w", pid, err)
+	}
+	return len(es), nil
+}

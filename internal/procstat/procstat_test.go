@@ -54,3 +54,26 @@ func TestSelf(t *testing.T) {
 		t.Errorf("Mem = %+v", m)
 	}
 }
+
+// Opening a file shows as one more descriptor, closing it as one fewer.
+func TestFDs(t *testing.T) {
+	before, err := FDs(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	during, err := FDs(os.Getpid())
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if during != before+1 {
+		t.Errorf("%d descriptors with /dev/null open, %d before; want one more", during, before)
+	}
+	if _, err := FDs(-1); err == nil {
+		t.Error("FDs(-1) did not fail")
+	}
+}

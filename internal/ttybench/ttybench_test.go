@@ -1,10 +1,13 @@
 package ttybench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,5 +209,88 @@ func TestFit(t *testing.T) {
 	}
 	if _, err := Fit(s[:2], 0, 10); err == nil {
 		t.Error("two samples were enough to fit")
+	}
+}
+
+// The checker takes the sequence however it is split, and finds a byte
+// lost, added or changed where it happened.
+func TestChecker(t *testing.T) {
+	src := make([]byte, 100000)
+	s := newSeq(3)
+	s.fill(src)
+	c := newChecker(3)
+	for off := 0; off < len(src); off += 777 {
+		if err := c.check(src[off:min(off+777, len(src))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.n != int64(len(src)) {
+		t.Fatalf("checked %d bytes, want %d", c.n, len(src))
+	}
+	other := make([]byte, 64)
+	o := newSeq(4)
+	o.fill(other)
+	if bytes.Equal(other, src[:64]) {
+		t.Error("seeds 3 and 4 give the same data")
+	}
+	for name, bad := range map[string][]byte{
+		"lost":    slices.Concat(src[:5000], src[5001:6000]),
+		"added":   slices.Concat(src[:5000], []byte{src[4999]}, src[5000:6000]),
+		"changed": slices.Concat(src[:5000], []byte{src[5000] ^ 1}, src[5001:6000]),
+	} {
+		c := newChecker(3)
+		err := c.check(bad)
+		if err == nil || !strings.Contains(err.Error(), "byte 5000 ") || c.n != 5000 {
+			t.Errorf("%s: %v, %d checked; want an error at byte 5000", name, err, c.n)
+		}
+	}
+}
+
+// A stream both ways through a vcomd pair, one reader pausing, arrives
+// whole; a token passes once, and one that goes nowhere (a pair's end
+// does not hear itself) is reported lost.
+func TestStreamVcomd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, b := openPair(t, ctx, startVcomd(t, ctx, "off"), 115200)
+	if err := a.SetRTSCTS(true); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	time.AfterFunc(600*time.Millisecond, func() { close(stop) })
+	res := Stream(ctx, []Flow{
+		{From: a, To: b, Seed: 1, Pauses: []Pause{{At: 100 * time.Millisecond, Len: 300 * time.Millisecond}}},
+		{From: b, To: a, Seed: 2},
+	}, stop, 10*time.Second)
+	for i, r := range res {
+		if r.Err != nil || r.Sent == 0 || r.Received != r.Sent {
+			t.Errorf("flow %d: %+v", i, r)
+		}
+	}
+	ok, extra, err := Pass(ctx, a, b, []byte("<token>"), 5*time.Second)
+	if err != nil || !ok || extra != 0 {
+		t.Errorf("Pass = %v, %d, %v; want the token alone", ok, extra, err)
+	}
+	if ok, _, err := Pass(ctx, a, a, []byte("<echo?>"), 300*time.Millisecond); ok || err != nil {
+		t.Errorf("Pass to itself = %v, %v; want lost", ok, err)
+	}
+}
+
+// The rate of the steady half of a spell of reading is the line's.
+func TestRateAcc(t *testing.T) {
+	t0 := time.Now()
+	var spell []Sample
+	for k := range 400 {
+		// A backlog of 5000 bytes first, then 1000 bytes a second.
+		spell = append(spell, Sample{t0.Add(time.Duration(k) * 10 * time.Millisecond), 5000 + 10*k})
+	}
+	var a rateAcc
+	a.add(t0, t0.Add(4*time.Second), spell)
+	a.add(t0, t0.Add(time.Second), spell[:100]) // too short to count
+	if e := a.perSec()/1000 - 1; e < -0.001 || e > 0.001 {
+		t.Errorf("rate %.1f B/s, want 1000", a.perSec())
+	}
+	if (rateAcc{}).perSec() != 0 {
+		t.Error("no spell gave a rate")
 	}
 }
