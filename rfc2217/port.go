@@ -64,6 +64,7 @@ type Port struct {
 	replies     [numCommands]reply
 	modem       byte
 	haveModem   bool
+	ready       bool // the server agreed to COM-PORT-OPTION
 	readTimeout time.Duration
 	err         error // why the reader ended
 }
@@ -90,15 +91,17 @@ func Dial(ctx context.Context, addr string, opts *Options) (*Port, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rfc2217: dial %s: %w", addr, err)
 	}
-	p := newPort(conn, opts.Timeout)
-	if err := p.open(ctx, opts); err != nil {
+	p, start := newPort(conn, opts.Timeout)
+	if err := p.open(ctx, start, opts); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("rfc2217: %s: %w", addr, err)
 	}
 	return p, nil
 }
 
-func newPort(conn net.Conn, timeout time.Duration) *Port {
+// newPort starts the reader; it returns the opening negotiation to send,
+// made before the reader can touch the codec.
+func newPort(conn net.Conn, timeout time.Duration) (*Port, []byte) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
@@ -111,17 +114,18 @@ func newPort(conn net.Conn, timeout time.Duration) *Port {
 		changed:     make(chan struct{}),
 		readTimeout: serial.NoTimeout,
 	}
+	start := p.codec.Start()
 	go p.reader()
-	return p
+	return p, start
 }
 
-func (p *Port) open(ctx context.Context, opts *Options) error {
-	if err := p.send(p.codec.Start()); err != nil {
+func (p *Port) open(ctx context.Context, start []byte, opts *Options) error {
+	if err := p.send(start); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	if err := p.waitFor(ctx, func() bool { return p.codec.Ready() }); err != nil {
+	if err := p.waitFor(ctx, func() bool { return p.ready }); err != nil {
 		return fmt.Errorf("server did not agree to COM-PORT-OPTION: %w", err)
 	}
 	if opts.Mode == nil {
@@ -192,6 +196,7 @@ func (p *Port) feed(b []byte) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.in = append(p.in, r.Data...)
+	p.ready = p.codec.Ready()
 	if len(p.in) >= suspendAt && !p.suspendSent {
 		p.suspendSent = true
 		out = AppendRequest(out, FlowControlSuspend, 0, nil)
