@@ -13,7 +13,7 @@ func TestNegotiator(t *testing.T) {
 	}
 	cases := []struct {
 		name          string
-		opt           byte // OptBinary (0) unless set
+		opt           byte                       // OptBinary (0) unless set
 		ask           func(n *Negotiator) []byte // our opening, may be nil
 		verb          byte                       // what the peer sends, twice
 		first, second []byte                     // our answers to it
