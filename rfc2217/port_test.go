@@ -251,3 +251,47 @@ func slicesEqual(a, b []uint32) bool {
 	}
 	return true
 }
+
+// TestPortHostileServer has a server send broken telnet around valid
+// messages: an unended-looking oversize sub-negotiation, a bad IAC, a
+// malformed COM-PORT payload. The port must drop them and keep working.
+func TestPortHostileServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		var out []byte
+		out = append(out, rfc2217.IAC, rfc2217.DO, rfc2217.OptComPort)
+		out = append(out, rfc2217.IAC, rfc2217.SB, rfc2217.OptComPort)
+		out = append(out, bytes.Repeat([]byte{rfc2217.ServerOffset + 7}, 100<<10)...)
+		out = append(out, rfc2217.IAC, rfc2217.SE, rfc2217.IAC, 0x01, rfc2217.IAC, rfc2217.SE)
+		out = rfc2217.AppendSubnegotiation(out, rfc2217.OptComPort, []byte{rfc2217.ServerOffset + 1, 1}) // short baud
+		out = rfc2217.AppendReply(out, rfc2217.NotifyModemState, rfc2217.ModemCTS, nil)
+		out = rfc2217.AppendData(out, []byte("ok\xff"))
+		c.Write(out)             //nolint:errcheck // the client's reads tell
+		c.Read(make([]byte, 64)) //nolint:errcheck // holds the connection until the client goes
+	}()
+	p := dial(t, ln.Addr().String(), nil)
+	if got := readN(t, p, 3); string(got) != "ok\xff" {
+		t.Fatalf("read %q after hostile input", got)
+	}
+	lines, err := p.GetModemStatusBits()
+	if err != nil || !lines.CTS {
+		t.Fatalf("modem lines %+v, %v", lines, err)
+	}
+	p.Close()
+	select {
+	case <-served:
+	case <-time.After(watchdog):
+		t.Fatal("server did not see the client go")
+	}
+}

@@ -77,6 +77,11 @@ func (p *Port) Read(b []byte) (int, error) {
 // take waits for data as Read does and moves it into b; it reports
 // whether the server should now be told to resume. mu is held.
 func (p *Port) take(b []byte) (n int, resume bool, err error) {
+	select {
+	case <-p.closed:
+		return 0, false, errClosed()
+	default:
+	}
 	var timeout <-chan time.Time
 	if p.readTimeout >= 0 {
 		t := time.NewTimer(p.readTimeout)
