@@ -40,6 +40,7 @@ var commandNames = [numCommands]string{
 	"FLOWCONTROL-RESUME", "SET-LINESTATE-MASK", "SET-MODEMSTATE-MASK", "PURGE-DATA",
 }
 
+// String returns the command's name as RFC 2217 spells it.
 func (c Command) String() string {
 	if c < numCommands {
 		return commandNames[c]
@@ -218,10 +219,10 @@ func checkValue(cmd Command, v uint32) error {
 	return nil
 }
 
-// appendMessage appends cmd with value (or text for SIGNATURE) as a
-// COM-PORT-OPTION sub-negotiation; code is cmd, plus ServerOffset for a
-// server.
-func appendMessage(dst []byte, code byte, cmd Command, value uint32, text []byte, width int) []byte {
+// appendMessage appends a COM-PORT-OPTION sub-negotiation: code (the
+// command, plus ServerOffset from a server) and value in width bytes, or
+// text when width is -1.
+func appendMessage(dst []byte, code byte, value uint32, text []byte, width int) []byte {
 	var buf [5 + MaxSubnegotiation]byte
 	payload := append(buf[:0], code)
 	switch {
@@ -246,11 +247,11 @@ func AppendRequest(dst []byte, cmd Command, value uint32, text []byte) []byte {
 	if cmd == NotifyLineState || cmd == NotifyModemState {
 		w = 0
 	}
-	return appendMessage(dst, byte(cmd), cmd, value, text, w)
+	return appendMessage(dst, byte(cmd), value, text, w)
 }
 
 // AppendReply appends a server's answer or notification for cmd with
 // value (text for SIGNATURE) as wire bytes.
 func AppendReply(dst []byte, cmd Command, value uint32, text []byte) []byte {
-	return appendMessage(dst, byte(cmd)+ServerOffset, cmd, value, text, valueWidth(cmd))
+	return appendMessage(dst, byte(cmd)+ServerOffset, value, text, valueWidth(cmd))
 }

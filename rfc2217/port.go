@@ -51,7 +51,7 @@ type Port struct {
 	timeout time.Duration
 	done    chan struct{} // closed when the reader has ended
 	closed  chan struct{} // closed by Close
-	close   sync.Once
+	closing sync.Once
 
 	wmu   sync.Mutex // one writer on the socket at a time
 	xchMu sync.Mutex // one settings exchange in flight at a time

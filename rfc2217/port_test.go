@@ -295,3 +295,34 @@ func TestPortHostileServer(t *testing.T) {
 		t.Fatal("server did not see the client go")
 	}
 }
+
+// TestPortBulk moves 1 MiB through the loopback plug, every byte value
+// included, past the receive buffer's suspend point and its hard limit
+// (the plug ignores FLOWCONTROL-SUSPEND), and checks it byte for byte.
+func TestPortBulk(t *testing.T) {
+	s := startLoopServer(t)
+	p := dial(t, s.addr(), nil)
+	msg := make([]byte, 1<<20)
+	for i := range msg {
+		msg[i] = byte(i * 7)
+	}
+	wrote := make(chan error, 1)
+	go func() {
+		var err error
+		for off := 0; off < len(msg) && err == nil; off += 4096 {
+			_, err = p.Write(msg[off : off+4096])
+		}
+		wrote <- err
+	}()
+	if got := readN(t, p, len(msg)); !bytes.Equal(got, msg) {
+		t.Fatal("bulk data came back changed")
+	}
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(watchdog):
+		t.Fatal("writes did not finish")
+	}
+}

@@ -229,7 +229,7 @@ func (p *Port) Break(d time.Duration) error {
 // the past before the socket closes.
 func (p *Port) Close() error {
 	var err error
-	p.close.Do(func() {
+	p.closing.Do(func() {
 		close(p.closed)
 		p.conn.SetDeadline(time.Now()) //nolint:errcheck // the close below reports
 		err = p.conn.Close()

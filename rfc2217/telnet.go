@@ -66,9 +66,9 @@ type Event struct {
 
 // Errors carried by EventMalformed events, for errors.Is.
 var (
-	ErrBadCommand       = errors.New("telnet: IAC followed by a byte that is no command")
-	ErrSubnegotiation   = errors.New("telnet: malformed sub-negotiation")
-	ErrOversizeSubnegot = errors.New("telnet: sub-negotiation longer than the bound")
+	ErrBadCommand            = errors.New("telnet: IAC followed by a byte that is no command")
+	ErrSubnegotiation        = errors.New("telnet: malformed sub-negotiation")
+	ErrSubnegotiationTooLong = errors.New("telnet: sub-negotiation longer than the bound")
 )
 
 type decodeState uint8
@@ -190,7 +190,7 @@ func (d *Decoder) sbByte(b byte) {
 
 func (d *Decoder) endSB() {
 	if d.overflow {
-		d.malformed(fmt.Errorf("%w: option %d, more than %d bytes", ErrOversizeSubnegot, d.sbOpt, MaxSubnegotiation))
+		d.malformed(fmt.Errorf("%w: option %d, more than %d bytes", ErrSubnegotiationTooLong, d.sbOpt, MaxSubnegotiation))
 		return
 	}
 	payload := append([]byte(nil), d.sb...)

@@ -39,7 +39,7 @@ var decodeCases = []struct {
 	{name: "sub-negotiation at the bound", in: subneg(MaxSubnegotiation),
 		events: []Event{{Kind: EventSubnegotiation, Command: SB, Option: OptComPort, Payload: bytes.Repeat([]byte{7}, MaxSubnegotiation)}}},
 	{name: "oversize sub-negotiation", in: append(subneg(MaxSubnegotiation+1), 'o', 'k'), data: []byte("ok"),
-		events: []Event{{Kind: EventMalformed, Err: ErrOversizeSubnegot}}},
+		events: []Event{{Kind: EventMalformed, Err: ErrSubnegotiationTooLong}}},
 }
 
 func subneg(n int) []byte {
@@ -133,7 +133,7 @@ func TestUnendedSubnegotiationBounded(t *testing.T) {
 		t.Fatalf("sub-negotiation buffer grew to %d bytes, bound %d", cap(d.sb), MaxSubnegotiation)
 	}
 	data, events := d.Decode([]byte{IAC, SE, 'a'})
-	if string(data) != "a" || len(events) != 1 || !errors.Is(events[0].Err, ErrOversizeSubnegot) {
+	if string(data) != "a" || len(events) != 1 || !errors.Is(events[0].Err, ErrSubnegotiationTooLong) {
 		t.Fatalf("after the end: data %q events %+v", data, events)
 	}
 }
