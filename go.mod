@@ -12,4 +12,7 @@ require (
 	golang.org/x/sys v0.49.0
 )
 
-require github.com/mattn/go-colorable v0.1.14 // indirect
+require (
+	github.com/mattn/go-colorable v0.1.14 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+)

@@ -17,6 +17,7 @@ import (
 	"go.bug.st/serial"
 
 	"github.com/vcomd/vcomd/control"
+	"github.com/vcomd/vcomd/vcomtest"
 )
 
 // ctl runs vcomctl against the daemon whose socket is socket (through
@@ -117,15 +118,7 @@ func openPort(t *testing.T, tp *traceProc, link, name string) serial.Port {
 
 func read(t *testing.T, p serial.Port, n int) []byte {
 	t.Helper()
-	buf := make([]byte, n)
-	for got := 0; got < n; {
-		m, err := p.Read(buf[got:])
-		if err != nil || m == 0 {
-			t.Fatalf("read %d of %d bytes, then %v", got, n, err)
-		}
-		got += m
-	}
-	return buf
+	return vcomtest.ReadN(t, p, n, 10*time.Second)
 }
 
 // Every vcomctl command against the built daemon, as a new user types
