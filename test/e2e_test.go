@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"go.bug.st/serial"
+	"go.uber.org/goleak"
+
+	"github.com/vcomd/vcomd/vcomtest"
 )
 
 // The built binaries.
@@ -39,6 +42,13 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		// No goroutine a test started (output readers, writers) outlives it.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
@@ -70,13 +80,17 @@ func startDaemon(t *testing.T, args ...string) map[string]string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
+		if ended, _ := stopProcess(cmd, os.Interrupt); !ended {
+			t.Errorf("vcomd did not exit within %v of SIGINT", watchdog)
+		}
 		if t.Failed() {
 			t.Logf("vcomd stderr:\n%s", stderr.String())
 		}
 	})
 	links := map[string]string{}
+	// A daemon that has not announced its ports within the watchdog is
+	// killed, which ends the scan.
+	announced := killAfter(cmd)
 	sc := bufio.NewScanner(out)
 	want := strings.Count(strings.Join(args, " "), ":") * 2
 	want += strings.Count(strings.Join(args, " "), "--loopback")
@@ -87,8 +101,8 @@ func startDaemon(t *testing.T, args ...string) map[string]string {
 		f := strings.Fields(sc.Text())
 		links[f[0]] = f[1]
 	}
-	if len(links) < want {
-		t.Fatalf("vcomd printed %v; stderr:\n%s", links, stderr.String())
+	if !announced() || len(links) < want {
+		t.Fatalf("vcomd printed %v within %v; stderr:\n%s", links, watchdog, stderr.String())
 	}
 	go io.Copy(io.Discard, out)
 	return links
@@ -203,7 +217,8 @@ func TestPyserial(t *testing.T) {
 	links := startDaemon(t, "--pair", "pa:pb")
 	// The megabyte goes at timing off: at 115200 baud it would take 91 s.
 	fast := startDaemon(t, "--loopback", "lo", "--timing", "off")
-	out, err := exec.Command(python, "pyserial_check.py", links["pa"], links["pb"], fast["lo"]).CombinedOutput()
+	// The script bounds each of its reads; this bounds the whole of it.
+	out, err := bounded(t, 2*time.Minute, python, "pyserial_check.py", links["pa"], links["pb"], fast["lo"]).CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {
 		t.Fatalf("pyserial_check.py: %v", err)
@@ -225,10 +240,12 @@ func TestGoSerialMegabyte(t *testing.T) {
 	}
 	defer b.Close()
 	// Wait until both ends are open in the daemon: a byte each way.
+	// Nothing outside the daemon tells when it has seen an open, so this
+	// sends until a byte comes, for at most the watchdog.
 	sync := func(from, to serial.Port) {
 		to.SetReadTimeout(100 * time.Millisecond)
 		buf := make([]byte, 1)
-		for deadline := time.Now().Add(10 * time.Second); ; {
+		for deadline := time.Now().Add(watchdog); ; {
 			from.Write([]byte{'!'})
 			if n, _ := to.Read(buf); n == 1 {
 				break
@@ -238,7 +255,6 @@ func TestGoSerialMegabyte(t *testing.T) {
 			}
 		}
 		to.ResetInputBuffer()
-		to.SetReadTimeout(serial.NoTimeout)
 	}
 	sync(a, b)
 	sync(b, a)
@@ -251,17 +267,18 @@ func TestGoSerialMegabyte(t *testing.T) {
 		go func() { _, err := w.Write(data); errs <- err }()
 	}
 	for _, r := range []serial.Port{b, a} {
-		got := make([]byte, len(data))
-		if _, err := io.ReadFull(r, got); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, data) {
+		if got := vcomtest.ReadN(t, r, len(data), watchdog); !bytes.Equal(got, data) {
 			t.Fatal("1 MB arrived with differences")
 		}
 	}
 	for range 2 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(watchdog):
+			t.Fatalf("a write of 1 MB has not returned %v after the data arrived", watchdog)
 		}
 	}
 }
