@@ -1,11 +1,11 @@
 package control_test
 
 import (
+	"os"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/vcomd/vcomd/internal/leakcheck"
 )
 
-// No goroutine of the server, the client, the daemon or a test outlives
-// the tests.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// No goroutine a test started outlives the tests.
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }

@@ -9,15 +9,15 @@ import (
 	"time"
 
 	"go.bug.st/serial"
-	"go.uber.org/goleak"
 
 	"github.com/vcomd/vcomd/config"
 	"github.com/vcomd/vcomd/daemon"
+	"github.com/vcomd/vcomd/internal/leakcheck"
 	"github.com/vcomd/vcomd/vcomtest"
 )
 
 // No goroutine of a daemon, its ports or a test outlives the tests.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
 
 // watchdog bounds every wait: a lost byte or a missed open fails the test
 // in seconds.
@@ -63,7 +63,7 @@ func open(t *testing.T, d *daemon.Daemon, name string) serial.Port {
 // has open; closing the daemon removes every link and ends every
 // goroutine of its ports, open or not.
 func TestCloseEndsEverything(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer leakcheck.Verify(t)
 	dir := filepath.Join(t.TempDir(), "vcom")
 	d, err := daemon.New(parse(t, "--dir", dir, "--pair", "a:b", "--loopback", "l", "--timing", "off"), daemon.Options{})
 	if err != nil {

@@ -1,10 +1,11 @@
 package ptyfront_test
 
 import (
+	"os"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/vcomd/vcomd/internal/leakcheck"
 )
 
-// No goroutine of a port, its watcher or a test outlives the tests.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// No goroutine a test started outlives the tests.
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"go.bug.st/serial"
-	"go.uber.org/goleak"
 
+	"github.com/vcomd/vcomd/internal/leakcheck"
 	"github.com/vcomd/vcomd/vcomtest"
 )
 
@@ -40,15 +40,9 @@ func TestMain(m *testing.M) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		panic(err)
 	}
-	code := m.Run()
+	// No goroutine a test started (output readers, writers) outlives it.
+	code := leakcheck.Run(m)
 	os.RemoveAll(dir)
-	if code == 0 {
-		// No goroutine a test started (output readers, writers) outlives it.
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
 	os.Exit(code)
 }
 

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/vcomd/vcomd/internal/leakcheck"
 )
 
 // vcomd is the binary under test, built once.
@@ -33,15 +32,9 @@ func TestMain(m *testing.M) {
 			panic(string(out) + string(out2))
 		}
 	}
-	code := m.Run()
+	// No goroutine a test started (output readers, writers) outlives it.
+	code := leakcheck.Run(m)
 	os.RemoveAll(dir)
-	if code == 0 {
-		// No goroutine a test started (pipes' copiers, timers) outlives it.
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
 	os.Exit(code)
 }
 
