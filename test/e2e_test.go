@@ -111,21 +111,24 @@ type tmux struct {
 func startTmux(t *testing.T, command string) *tmux {
 	t.Helper()
 	need(t, "tmux", "tmux")
-	tm := &tmux{t: t, socket: fmt.Sprintf("vcomd-e2e-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))}
-	if out, err := exec.Command("tmux", "-L", tm.socket, "new-session", "-d", "-x", "120", "-y", "30", command).CombinedOutput(); err != nil {
+	// A server socket of this test's own: kill-server returns before the
+	// server is gone, and a run of the same test after it (-count) that
+	// reused a name could meet the dying server.
+	tm := &tmux{t: t, socket: filepath.Join(t.TempDir(), "tmux")}
+	if out, err := exec.Command("tmux", "-S", tm.socket, "new-session", "-d", "-x", "120", "-y", "30", command).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v: %s", err, out)
 	}
-	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	t.Cleanup(func() { exec.Command("tmux", "-S", tm.socket, "kill-server").Run() })
 	return tm
 }
 
 func (tm *tmux) screen() string {
-	out, _ := exec.Command("tmux", "-L", tm.socket, "capture-pane", "-p").Output()
+	out, _ := exec.Command("tmux", "-S", tm.socket, "capture-pane", "-p").Output()
 	return string(out)
 }
 
 func (tm *tmux) keys(s string) {
-	if out, err := exec.Command("tmux", "-L", tm.socket, "send-keys", "-l", s).CombinedOutput(); err != nil {
+	if out, err := exec.Command("tmux", "-S", tm.socket, "send-keys", "-l", s).CombinedOutput(); err != nil {
 		tm.t.Fatalf("tmux send-keys: %v: %s", err, out)
 	}
 }
