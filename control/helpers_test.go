@@ -16,6 +16,7 @@ import (
 	"github.com/vcomd/vcomd/config"
 	"github.com/vcomd/vcomd/control"
 	"github.com/vcomd/vcomd/daemon"
+	"github.com/vcomd/vcomd/vcomtest"
 )
 
 // rig is a daemon with its control server on a real Unix socket, as
@@ -108,20 +109,9 @@ func (r *rig) open(t testing.TB, name string, baud int) serial.Port {
 }
 
 // readN reads exactly n bytes, failing if 10 s pass without any.
-func readN(t testing.TB, r io.Reader, n int) []byte {
+func readN(t testing.TB, p serial.Port, n int) []byte {
 	t.Helper()
-	buf := make([]byte, n)
-	for got := 0; got < n; {
-		m, err := r.Read(buf[got:])
-		if err != nil {
-			t.Fatalf("read after %d of %d bytes: %v", got, n, err)
-		}
-		if m == 0 {
-			t.Fatalf("read timed out after %d of %d bytes", got, n)
-		}
-		got += m
-	}
-	return buf
+	return vcomtest.ReadN(t, p, n, 10*time.Second)
 }
 
 func write(t testing.TB, w io.Writer, b []byte) {

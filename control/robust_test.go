@@ -159,6 +159,26 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	}
 }
 
+// The read timeout bounds how long a client takes to send its request,
+// not how long the answer takes: a wait and a break that outlast it are
+// answered (net/http would otherwise cancel them when its read of the
+// idle connection hits the deadline).
+func TestLongAnswersOutlastReadTimeout(t *testing.T) {
+	r := newRigWith(t, fastTimeouts, "--pair", "ttyV0:ttyV1")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	long := 2 * fastTimeouts.ReadTimeout
+	start := time.Now()
+	res, err := r.c.Wait(ctx, "ttyV1", "ring", long)
+	if took := time.Since(start); err != nil || !res.TimedOut || took < long {
+		t.Errorf("a wait of %v: %+v, %v after %v; want it timed out after %[1]v", long, res, err, took)
+	}
+	start = time.Now()
+	if _, err := r.c.Break(ctx, "ttyV0", long); err != nil || time.Since(start) < long {
+		t.Errorf("a break of %v: %v after %v", long, err, time.Since(start))
+	}
+}
+
 func firstLine(b []byte) string {
 	l, _, _ := strings.Cut(string(b), "\r\n")
 	return l
@@ -182,8 +202,6 @@ func TestManyClientsWhilePairsStream(t *testing.T) {
 		}
 	}()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	var wg sync.WaitGroup
 	var requests atomic.Int64
 	errs := make(chan error, 100)
@@ -194,7 +212,12 @@ func TestManyClientsWhilePairsStream(t *testing.T) {
 			port := []string{"ttyV0", "ttyV1", "ttyV2", "ttyV3"}[i%4]
 			// Until the streams end, and at least once.
 			for {
-				if err := oneRequest(ctx, c, i%5, port, streaming); err != nil {
+				// Each request has 20 s, not the whole run: on a loaded
+				// machine the streams take as long as they take.
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				err := oneRequest(ctx, c, i%5, port, streaming)
+				cancel()
+				if err != nil {
 					errs <- fmt.Errorf("client %d: %w", i, err)
 					return
 				}

@@ -2,7 +2,6 @@ package dpc
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +9,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+
+	"github.com/vcomd/vcomd/internal/leakcheck"
 )
 
 // recorder collects routine runs in order.
@@ -268,22 +270,18 @@ func TestClose(t *testing.T) {
 
 // An idle queue has no goroutine.
 func TestNoGoroutineWhenIdle(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before := goleak.IgnoreCurrent()
 	q := NewQueue(Options{})
+	defer q.Close()
 	for range 100 {
 		q.Insert(New("x", func(*DPC, any, any, any) {}, nil), nil, nil)
 	}
-	if err := q.Flush(context.Background()); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	q.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines, %d before", runtime.NumGoroutine(), before)
-		}
-		runtime.Gosched()
-	}
+	leakcheck.Verify(t, before)
 }
 
 // Many goroutines inserting at once: every insert either queues or
@@ -306,7 +304,9 @@ func TestConcurrentInsert(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if err := q.Flush(context.Background()); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	s := q.Stats()

@@ -3,6 +3,7 @@ package driver_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"sync"
@@ -35,7 +36,9 @@ func stressBytes(t *testing.T) int {
 }
 
 // stream writes data on from in 64 KiB writes and reads len(data) on to,
-// at the same time, and checks every byte.
+// at the same time, and checks every byte. A read that times out with
+// nothing (the reads' total timeout, set by the caller) fails: a lost
+// byte ends the test then.
 func stream(t *testing.T, from, to *driver.Device, data []byte) error {
 	var wg sync.WaitGroup
 	var werr error
@@ -55,6 +58,9 @@ func stream(t *testing.T, from, to *driver.Device, data []byte) error {
 		st, err := to.Call(context.Background(), r)
 		if err != nil && st != driver.StatusTimeout {
 			return err
+		}
+		if len(r.Data()) == 0 {
+			return fmt.Errorf("%s: a read timed out with nothing after %d of %d bytes", to.Name(), len(got), len(data))
 		}
 		got = append(got, r.Data()...)
 	}
@@ -101,12 +107,15 @@ func TestStressBothWays(t *testing.T) {
 				hf := ioctl.HandFlow{ControlHandShake: ioctl.DTRControl | ioctl.CTSHandshake, FlowReplace: ioctl.RTSHandshake, XonLimit: 2048, XoffLimit: 512}
 				for _, d := range []*driver.Device{a, b} {
 					mustCall(t, d, driver.NewIoctl(ioctl.SetHandflow, hf))
-					setTimeouts(t, d, ioctl.Timeouts{ReadIntervalTimeout: max, ReadTotalTimeoutMultiplier: max, ReadTotalTimeoutConstant: 60_000})
+					// A read waits at most 10 s for its first byte.
+					setTimeouts(t, d, ioctl.Timeouts{ReadIntervalTimeout: max, ReadTotalTimeoutMultiplier: max, ReadTotalTimeoutConstant: 10_000})
 				}
 				// The modem lines the open and the handshake raised have
 				// reached the other end.
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
 				for _, d := range []*driver.Device{a, b} {
-					if err := d.Delivered(context.Background()); err != nil {
+					if err := d.Delivered(ctx); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -103,6 +103,8 @@ func TestDeliveredMakesChangesVisible(t *testing.T) {
 	t.Cleanup(func() { a.Close(); b.Close() })
 	connect(a, b)
 	mustCall(t, a, &driver.IRP{Major: driver.MajorCreate})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	for i := range 200 {
 		on := i%2 == 1
 		code := ioctl.ClrDTR
@@ -110,7 +112,7 @@ func TestDeliveredMakesChangesVisible(t *testing.T) {
 			code = ioctl.SetDTR
 		}
 		mustCall(t, a, driver.NewIoctl(code, nil))
-		if err := a.Delivered(context.Background()); err != nil {
+		if err := a.Delivered(ctx); err != nil {
 			t.Fatal(err)
 		}
 		msr := mustCall(t, b, driver.NewIoctl(ioctl.GetModemStatus, nil)).Output().(uint32)

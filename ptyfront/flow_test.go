@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,13 +45,11 @@ func TestFlowControlAtRealisticTiming(t *testing.T) {
 			waitOpen(t, b)
 			waitBaud(t, a, baud)
 			waitBaud(t, b, baud)
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				if _, err := fa.Write(data); err != nil {
-					t.Errorf("write: %v", err)
-				}
-			})
-			got := readUntilQuiet(t, fb, len(data), &wg, !tc.lossless)
+			w := startWriter(fa, data)
+			got := readUntilQuiet(t, fb, len(data), w, !tc.lossless)
+			if err := w.wait(t); err != nil {
+				t.Fatalf("write: %v", err)
+			}
 			st := stats(t, b.dev)
 			if tc.lossless {
 				if !bytes.Equal(got, data) {
@@ -72,24 +69,22 @@ func TestFlowControlAtRealisticTiming(t *testing.T) {
 }
 
 // readUntilQuiet reads like a program that stops for a while once it has
-// 16 KiB, then reads on until it has want bytes or, once the writer is
-// done, the line has been quiet for half a second (what was lost never
-// comes). The stop lasts a second or, with untilWritten, until the writer
-// has written everything: without flow control nothing holds the writer
-// back, and its whole output then overflows the receiver whatever the
-// host's speed.
-func readUntilQuiet(t *testing.T, f *os.File, want int, writer *sync.WaitGroup, untilWritten bool) []byte {
+// 16 KiB, then reads on until it has want bytes. The stop lasts a second
+// or, with lossy, until the writer has written everything: without flow
+// control nothing holds the writer back, and its whole output then
+// overflows the receiver whatever the host's speed. With lossy it also
+// ends once the writer is done and the line has been quiet for a second
+// (what was lost never comes); otherwise a line quiet for the watchdog
+// fails the test, since flow control must deliver everything.
+func readUntilQuiet(t *testing.T, f *os.File, want int, w *writer, lossy bool) []byte {
 	t.Helper()
-	written := make(chan struct{})
-	go func() { writer.Wait(); close(written) }()
 	got := make([]byte, 0, want)
 	buf := make([]byte, 4096)
 	paused := false
-	fd := int(f.Fd())
 	for len(got) < want {
 		if !paused && len(got) >= 16<<10 {
-			if untilWritten {
-				<-written
+			if lossy {
+				w.wait(t)
 			} else {
 				// The stall under test, not a synchronisation: a second
 				// of line time is more than every buffer on the way
@@ -98,33 +93,19 @@ func readUntilQuiet(t *testing.T, f *os.File, want int, writer *sync.WaitGroup, 
 			}
 			paused = true
 		}
-		var quiet bool
-		select {
-		case <-written:
-			quiet = true
-		default:
+		wait := watchdog
+		if lossy && w.finished() {
+			wait = time.Second
 		}
-		timeout := -1
-		if quiet {
-			timeout = 500
-		}
-		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, timeout)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("poll: %v", err)
-		}
-		if n == 0 {
+		n, ok := readWithin(t, f, buf, wait)
+		if !ok && lossy && w.finished() {
 			break
 		}
-		m, err := f.Read(buf)
-		if err != nil {
-			t.Fatal(err)
+		if !ok {
+			t.Fatalf("nothing to read for %v after %d of %d bytes", wait, len(got), want)
 		}
-		got = append(got, buf[:m]...)
+		got = append(got, buf[:n]...)
 	}
-	<-written
 	return got
 }
 
@@ -149,15 +130,9 @@ func waitBaud(t *testing.T, e end, baud uint32) {
 func openRawAt(t *testing.T, path string, baud uint32, cflag, iflag uint32) *os.File {
 	t.Helper()
 	f := openRaw(t, path, cflag, iflag)
-	fd := int(f.Fd())
-	tio, err := unix.IoctlGetTermios(fd, unix.TCGETS2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tio.Cflag = tio.Cflag&^unix.CBAUD | unix.BOTHER
-	tio.Ispeed, tio.Ospeed = baud, baud
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS2, tio); err != nil {
-		t.Fatal(err)
-	}
+	setTermios(t, f, func(tio *unix.Termios) {
+		tio.Cflag = tio.Cflag&^unix.CBAUD | unix.BOTHER
+		tio.Ispeed, tio.Ospeed = baud, baud
+	})
 	return f
 }

