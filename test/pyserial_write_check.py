@@ -5,7 +5,8 @@ CASE is one of:
   reopen   B held open, A reopened, a byte each way at once
   cts      writes stop while CTS is low (B closed), all arrive once B opens
   xoff     writes stop after XOFF, all arrive after XON
-  slow     a slow line makes the writer wait for it
+  slow300  at 300 baud a write with a timeout of 1 s times out
+  slow2400 at 2400 baud a write waits for the line
   flush    reset_output_buffer discards what is queued
   flushclose  the same, then a speed change and a close at once
 
@@ -43,6 +44,19 @@ def read_exactly(p, n, what):
         chunk = p.read(n - len(got))
         if not chunk:
             fail("%s: %d of %d bytes arrived" % (what, len(got), n))
+        got += chunk
+    return bytes(got)
+
+
+def read_all(p, n, what, data):
+    """Reads n bytes; on a loss says which of data's bytes came."""
+    got = bytearray()
+    while len(got) < n:
+        chunk = p.read(n - len(got))
+        if not chunk:
+            at = data.find(bytes(got[:64])) if got else -1
+            fail("%s: %d of %d bytes arrived, the first of them from offset %d of what was written"
+                 % (what, len(got), n, at))
         got += chunk
     return bytes(got)
 
@@ -99,8 +113,9 @@ def reopen_case():
 
 
 def pattern(n):
-    # Printable: never XON (0x11) or XOFF (0x13).
-    return bytes(0x20 + (i * 7) % 90 for i in range(n))
+    # Numbered lines, so that where a run of them came from shows; never
+    # XON (0x11) or XOFF (0x13).
+    return b"".join(b"%07d\n" % i for i in range(n // 8 + 1))[:n]
 
 
 def timed_write(p, data):
@@ -120,7 +135,7 @@ def cts_case():
     timed_out, took = timed_write(a, data)
     check(timed_out, "write(8192) with rtscts and B closed times out (after %.2f s)" % took)
     b = port(b_path, rtscts=True)
-    got = read_exactly(b, len(data), "once B opened")
+    got = read_all(b, len(data), "once B opened", data)
     check(got == data, "B receives all 8192 bytes intact once it opens")
     a.close()
     b.close()
@@ -143,13 +158,13 @@ def xoff_case():
     timed_out, took = timed_write(a, data)
     check(timed_out, "write(4096) after XOFF times out (after %.2f s)" % took)
     b.write(b"\x11")
-    got = read_exactly(b, len(data), "after XON")
+    got = read_all(b, len(data), "after XON", data)
     check(got == data, "B receives all 4096 bytes intact after XON")
     a.close()
     b.close()
 
 
-def slow_case():
+def slow300_case():
     a = port(a_path, 300, write_timeout=1)
     b = port(b_path, 300)
     timed_out, took = timed_write(a, pattern(1024))
@@ -158,6 +173,9 @@ def slow_case():
     a.reset_output_buffer()
     a.close()
     b.close()
+
+
+def slow2400_case():
     a = port(a_path, 2400)
     b = port(b_path, 2400)
     data = pattern(1024)
@@ -167,7 +185,7 @@ def slow_case():
     line = (1024 - 256 - 16) / 240.0
     check(not timed_out and 0.8 * line <= took < 3 * line,
           "at 2400 baud write(1024) returns after %.2f s (the line: %.2f s)" % (took, line))
-    got = read_exactly(b, len(data), "at 2400 baud")
+    got = read_all(b, len(data), "at 2400 baud", data)
     check(got == data, "B receives all 1024 bytes at 2400 baud")
     a.close()
     b.close()
@@ -199,7 +217,8 @@ cases = {
     "reopen": reopen_case,
     "cts": cts_case,
     "xoff": xoff_case,
-    "slow": slow_case,
+    "slow300": slow300_case,
+    "slow2400": slow2400_case,
     "flush": lambda: flush_case(False),
     "flushclose": lambda: flush_case(True),
 }

@@ -37,13 +37,13 @@ func TestPyserialWrites(t *testing.T) {
 	var runs []run
 	for _, tm := range timings {
 		runs = append(runs,
-			run{"open/" + tm.name, "open", 400, tm.args},
-			run{"reopen/" + tm.name, "reopen", 200, tm.args})
+			run{"open/" + tm.name, "open", 300, tm.args},
+			run{"reopen/" + tm.name, "reopen", 150, tm.args})
 	}
 	for _, tm := range timings {
 		runs = append(runs, run{"cts/" + tm.name, "cts", 0, tm.args})
 	}
-	for _, c := range []string{"xoff", "slow", "flush", "flushclose"} {
+	for _, c := range []string{"xoff", "slow300", "slow2400", "flush", "flushclose"} {
 		runs = append(runs, run{c, c, 0, nil})
 	}
 	for _, r := range runs {
