@@ -43,7 +43,7 @@ func TestPyserialWrites(t *testing.T) {
 	for _, tm := range timings {
 		runs = append(runs, run{"cts/" + tm.name, "cts", 0, tm.args})
 	}
-	for _, c := range []string{"xoff", "slow300", "slow2400", "flush", "flushclose"} {
+	for _, c := range []string{"xoff", "slow300", "flush", "flushclose"} {
 		runs = append(runs, run{c, c, 0, nil})
 	}
 	for _, r := range runs {
