@@ -83,6 +83,10 @@ func (d *Device) applyHandFlowLocked(hf ioctl.HandFlow, atOpen bool) {
 	old := s.handflow
 	s.handflow = hf
 	s.xoffLimit, s.xonLimit = int(hf.XoffLimit), int(hf.XonLimit)
+	// A port nobody has open keeps DTR and RTS down, as the serial core
+	// leaves them after a last close: settings made then (a front's
+	// defaults) raise them only at the next open.
+	open := s.openCount > 0
 
 	switch hf.ControlHandShake & ioctl.DTRMask {
 	case 0:
@@ -90,9 +94,9 @@ func (d *Device) applyHandFlowLocked(hf ioctl.HandFlow, atOpen bool) {
 		d.setMCRBitLocked(uart16550.MCRDTR, false)
 	case ioctl.DTRControl:
 		s.rxHolding &^= rxHoldDTR
-		d.setMCRBitLocked(uart16550.MCRDTR, true)
+		d.setMCRBitLocked(uart16550.MCRDTR, open)
 	case ioctl.DTRHandshake:
-		d.setMCRBitLocked(uart16550.MCRDTR, s.rxHolding&rxHoldDTR == 0)
+		d.setMCRBitLocked(uart16550.MCRDTR, open && s.rxHolding&rxHoldDTR == 0)
 	}
 	switch hf.FlowReplace & ioctl.RTSMask {
 	case 0:
@@ -103,9 +107,9 @@ func (d *Device) applyHandFlowLocked(hf ioctl.HandFlow, atOpen bool) {
 		// always ready, which is what toggle mode looks like between bursts
 		// on a null-modem cable.
 		s.rxHolding &^= rxHoldRTS
-		d.setMCRBitLocked(uart16550.MCRRTS, true)
+		d.setMCRBitLocked(uart16550.MCRRTS, open)
 	case ioctl.RTSHandshake:
-		d.setMCRBitLocked(uart16550.MCRRTS, s.rxHolding&rxHoldRTS == 0)
+		d.setMCRBitLocked(uart16550.MCRRTS, open && s.rxHolding&rxHoldRTS == 0)
 	}
 	if hf.FlowReplace&ioctl.AutoReceive == 0 && s.rxHolding&rxHoldXoff != 0 {
 		d.prodXonXoffLocked(true)

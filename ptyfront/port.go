@@ -47,6 +47,7 @@ type Port struct {
 	opts    Options
 	master  *os.File
 	slave   *os.File // held so the pty keeps its settings and never hangs up
+	slaveFD int      // its descriptor, which openers does not count
 	path    string
 	watcher *Watcher
 	wd      int32
@@ -112,6 +113,7 @@ func Open(dev *driver.Device, w *Watcher, opts Options) (*Port, error) {
 		stateCh:  make(chan struct{}),
 		progress: progress{ch: make(chan struct{})},
 	}
+	_ = control(slave, func(fd int) { p.slaveFD = fd })
 	if err := p.setup(); err != nil {
 		master.Close()
 		slave.Close()
@@ -265,6 +267,8 @@ func (p *Port) setState(open bool) {
 func (p *Port) onOpenClose(opened bool) {
 	if opened {
 		p.opens.Add(1)
+	} else if n, complete := openers(p.path, p.slaveFD); complete {
+		p.opens.Store(int64(n)) // see openers.go
 	} else if p.opens.Add(-1) < 0 {
 		p.opens.Store(0) // a close of an open that predates the watch
 	}

@@ -201,16 +201,7 @@ func TestTerminalPrograms(t *testing.T) {
 // reset_input_buffer, a baud change while open, and 1 MB through a
 // loopback port checked byte for byte.
 func TestPyserial(t *testing.T) {
-	python := ""
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if exec.Command(p, "-c", "import serial").Run() == nil {
-			python = p
-			break
-		}
-	}
-	if python == "" {
-		need(t, "no-python3-with-serial", "python3-serial")
-	}
+	python := pyserial(t)
 	links := startDaemon(t, "--pair", "pa:pb")
 	// The megabyte goes at timing off: at 115200 baud it would take 91 s.
 	fast := startDaemon(t, "--loopback", "lo", "--timing", "off")
@@ -220,6 +211,18 @@ func TestPyserial(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pyserial_check.py: %v", err)
 	}
+}
+
+// pyserial finds a python3 that has pyserial, or skips (fails in CI).
+func pyserial(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/python3", "python3"} {
+		if exec.Command(p, "-c", "import serial").Run() == nil {
+			return p
+		}
+	}
+	need(t, "no-python3-with-serial", "python3-serial")
+	return ""
 }
 
 // go.bug.st/serial moves 1 MB each way at once through a pair at timing
