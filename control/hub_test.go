@@ -108,3 +108,31 @@ func BenchmarkIRPTraceCost(b *testing.B) {
 		})
 	}
 }
+
+// Next hands out what queued in one batch, marks the gap where events
+// were lost, drains after its context is done, and then says so.
+func TestSubscriptionNext(t *testing.T) {
+	var h Hub
+	sub := h.Subscribe("", 2)
+	for i := range 3 {
+		h.Publish(driver.TraceEvent{Port: "ttyV0", ID: uint64(i + 1)})
+	}
+	lines, err := sub.Next(context.Background(), nil)
+	if err != nil || len(lines) != 2 || lines[0].ID != 1 || lines[1].ID != 2 {
+		t.Fatalf("first batch %+v, %v; want events 1 and 2", lines, err)
+	}
+	h.Publish(driver.TraceEvent{Port: "ttyV0", ID: 4})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	lines, err = sub.Next(ctx, lines[:0])
+	if err != nil || len(lines) != 2 || lines[0].Dropped != 1 || lines[1].ID != 4 {
+		t.Fatalf("after a cancel with one queued: %+v, %v; want a marker of 1 dropped, then event 4", lines, err)
+	}
+	if lines, err = sub.Next(ctx, lines[:0]); err == nil || len(lines) != 0 {
+		t.Fatalf("drained and cancelled: %+v, %v; want no lines and the context's error", lines, err)
+	}
+	sub.Close()
+	if h.Enabled() {
+		t.Error("enabled after the subscription closed")
+	}
+}

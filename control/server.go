@@ -812,8 +812,8 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	longRequest(w)
-	sub := s.hub.subscribe(port, traceDepth)
-	defer s.hub.unsubscribe(sub)
+	sub := s.hub.Subscribe(port, traceDepth)
+	defer sub.Close()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
@@ -821,30 +821,17 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	enc := json.NewEncoder(w)
+	var lines []TraceLine
 	for {
-		var it traceItem
-		select {
-		case <-r.Context().Done():
+		var err error
+		// A busy port's events go out in batches, one flush each.
+		if lines, err = sub.Next(r.Context(), lines[:0]); err != nil {
 			return
-		case it = <-sub.ch:
 		}
-		// Write what has queued up, then flush once: a busy port's
-		// events go out in batches, not one write each.
-		for {
-			if it.dropped > 0 {
-				if enc.Encode(TraceLine{Time: it.ev.Time, Dropped: it.dropped}) != nil {
-					return
-				}
-			}
-			if enc.Encode(traceLine(it.ev)) != nil {
+		for _, l := range lines {
+			if enc.Encode(l) != nil {
 				return
 			}
-			select {
-			case it = <-sub.ch:
-				continue
-			default:
-			}
-			break
 		}
 		if rc.Flush() != nil {
 			return

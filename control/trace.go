@@ -2,6 +2,7 @@ package control
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -71,6 +72,53 @@ func (h *Hub) Publish(ev driver.TraceEvent) {
 		}
 	}
 }
+
+// Subscription is one reader of a Hub's trace, from Subscribe until
+// Close.
+type Subscription struct {
+	hub *Hub
+	sub *traceSub
+}
+
+// Subscribe starts a reader of the trace of port ("" for every port)
+// with room for depth events; events published while the room is full
+// are lost and counted. Close it when done: while any subscription
+// lives, the devices do their tracing work.
+func (h *Hub) Subscribe(port string, depth int) *Subscription {
+	return &Subscription{hub: h, sub: h.subscribe(port, depth)}
+}
+
+// Next appends to buf the lines that have queued up, waiting for at
+// least one unless ctx is done: a marker where events were lost, then
+// the event, for each. Queued lines come out even after ctx is done, so
+// a reader can drain what was published before it stopped; the error is
+// ctx's once nothing is left.
+func (s *Subscription) Next(ctx context.Context, buf []TraceLine) ([]TraceLine, error) {
+	var it traceItem
+	select {
+	case it = <-s.sub.ch:
+	default:
+		select {
+		case <-ctx.Done():
+			return buf, ctx.Err()
+		case it = <-s.sub.ch:
+		}
+	}
+	for {
+		if it.dropped > 0 {
+			buf = append(buf, TraceLine{Time: it.ev.Time, Dropped: it.dropped})
+		}
+		buf = append(buf, traceLine(it.ev))
+		select {
+		case it = <-s.sub.ch:
+		default:
+			return buf, nil
+		}
+	}
+}
+
+// Close ends the subscription; Next returns nothing more from it.
+func (s *Subscription) Close() { s.hub.unsubscribe(s.sub) }
 
 // subscribe adds a subscriber for port ("" for all) with room for depth
 // events.

@@ -25,6 +25,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "run" {
+		os.Exit(runCommand(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -51,28 +54,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sig)
-	// Before any port: a second daemon on this directory would take over
-	// the first one's links.
-	socket := filepath.Join(cfg.Dir, control.SocketName)
-	if err := control.CheckSocket(socket); err != nil {
-		fmt.Fprintf(stderr, "vcomd: %v\n", err)
-		return 1
-	}
 	var hub control.Hub
-	d, err := daemon.New(cfg, daemon.Options{Logger: log, Trace: hub.Publish, TraceEnabled: hub.Enabled})
+	st, err := start(cfg, log, &hub)
 	if err != nil {
 		fmt.Fprintf(stderr, "vcomd: %v\n", err)
 		return 1
 	}
-	srv, err := control.NewServer(d, control.Options{Socket: cfg.Socket, Hub: &hub, Logger: log})
-	if err == nil {
-		err = srv.Listen(socket)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "vcomd: %v\n", err)
-		d.Close(context.Background())
-		return 1
-	}
+	d := st.d
 	for _, p := range d.Ports() {
 		peer := "loopback"
 		if p.Peer != "" {
@@ -88,18 +76,54 @@ func run(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		_, _ = sddaemon.SdNotify(false, sddaemon.SdNotifyStopping)
-		// Data in flight gets a second to finish, as a serial port's
-		// close would give it.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		if err := srv.Close(ctx); err != nil {
-			log.Warn().Err(err).Msg("control socket")
-		}
-		d.Close(ctx)
-		cancel()
+		st.stop()
 		log.Info().Str("signal", s.String()).Msg("stopped")
 		return 0
 	}
 	return 0
+}
+
+// started is a daemon whose ports and control socket are up.
+type started struct {
+	d   *daemon.Daemon
+	srv *control.Server
+	log zerolog.Logger
+}
+
+// start makes cfg's ports, tracing into hub, and opens the control
+// socket in cfg.Dir; on error nothing it made is left.
+func start(cfg *config.Config, log zerolog.Logger, hub *control.Hub) (*started, error) {
+	// Before any port: a second daemon on this directory would take over
+	// the first one's links.
+	socket := filepath.Join(cfg.Dir, control.SocketName)
+	if err := control.CheckSocket(socket); err != nil {
+		return nil, err
+	}
+	d, err := daemon.New(cfg, daemon.Options{Logger: log, Trace: hub.Publish, TraceEnabled: hub.Enabled})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := control.NewServer(d, control.Options{Socket: cfg.Socket, Hub: hub, Logger: log})
+	if err == nil {
+		err = srv.Listen(socket)
+	}
+	if err != nil {
+		d.Close(context.Background())
+		return nil, err
+	}
+	return &started{d: d, srv: srv, log: log}, nil
+}
+
+// stop closes the control socket and removes the ports and their links.
+func (s *started) stop() {
+	// Data in flight gets a second to finish, as a serial port's close
+	// would give it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := s.srv.Close(ctx); err != nil {
+		s.log.Warn().Err(err).Msg("control socket")
+	}
+	s.d.Close(ctx)
 }
 
 // reload re-reads the flags and config file and applies the difference;
