@@ -64,7 +64,9 @@ func (p *Port) pace() {
 		// A tcflow of the program's waiting on the master goes first,
 		// or our TCXONC would hide it.
 		if p.statusPending() {
-			p.takeStatus()
+			if !p.takeStatus() {
+				return // the port is closing (its reads fail now)
+			}
 			continue
 		}
 		arg, bit := unix.TCOON, byte(unix.TIOCPKT_START)
@@ -103,14 +105,16 @@ func (p *Port) holdWrites() (hold bool, below int) {
 func (p *Port) wake() { _ = p.master.SetReadDeadline(time.Now()) }
 
 // takeStatus reads and acts on the packet the program left on the
-// master; the pty hands it out alone, ahead of any data.
-func (p *Port) takeStatus() {
+// master; the pty hands it out alone, ahead of any data. It reports
+// whether it read one.
+func (p *Port) takeStatus() bool {
 	var b [16]byte
 	n, err := p.master.Read(b[:])
 	if err != nil || n == 0 {
-		return
+		return false
 	}
 	p.packet(b[:n])
+	return true
 }
 
 // flow acts on the stop and start bits of a packet: our own TCXONC comes
