@@ -35,19 +35,9 @@ func main() {
 // nothing created), 1 when the ports cannot be created, 0 after a clean
 // stop.
 func run(args []string, stdout, stderr io.Writer) int {
-	cfg, err := config.Parse(args, os.Getenv, os.Geteuid() == 0)
-	if errors.Is(err, flag.ErrHelp) {
-		config.Usage(stdout)
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "vcomd: %v\n", err)
-		return 2
-	}
-	log, err := logger(cfg, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "vcomd: %v\n", err)
-		return 2
+	cfg, log, code := setup("vcomd", "", args, stdout, stderr)
+	if cfg == nil {
+		return code
 	}
 	// Signals are caught before the ports are announced, so that whoever
 	// waits for the announcement may signal at once.
@@ -81,6 +71,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	return 0
+}
+
+// setup parses the flags and config file of the daemon or of `vcomd
+// run` (prog) and makes the logger. A nil config means stop with code: 0
+// after -h (usage first, then the port flags), 2 for bad input.
+func setup(prog, usage string, args []string, stdout, stderr io.Writer) (*config.Config, zerolog.Logger, int) {
+	cfg, err := config.Parse(args, os.Getenv, os.Geteuid() == 0)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		config.Usage(stdout)
+		return nil, zerolog.Logger{}, 0
+	}
+	var log zerolog.Logger
+	if err == nil {
+		log, err = logger(cfg, stderr)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return nil, zerolog.Logger{}, 2
+	}
+	return cfg, log, 0
 }
 
 // started is a daemon whose ports and control socket are up.

@@ -186,15 +186,9 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer os.Remove(private)
 		portArgs = append([]string{"--dir", private}, portArgs...)
 	}
-	cfg, err := config.Parse(portArgs, os.Getenv, os.Geteuid() == 0)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, runUsage)
-		config.Usage(stdout)
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "vcomd run: %v\n", err)
-		return 2
+	cfg, log, code := setup("vcomd run", runUsage, portArgs, stdout, stderr)
+	if cfg == nil {
+		return code
 	}
 	names := make([]string, len(cfg.Ports))
 	links := map[string]string{}
@@ -202,11 +196,6 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		names[i], links[p.Name] = p.Name, p.Link
 	}
 	env, err := portEnv(names, links, filepath.Join(cfg.Dir, control.SocketName))
-	if err != nil {
-		fmt.Fprintf(stderr, "vcomd run: %v\n", err)
-		return 2
-	}
-	log, err := logger(cfg, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "vcomd run: %v\n", err)
 		return 2
