@@ -22,9 +22,9 @@ import (
 	"github.com/vcomd/vcomd/config"
 	"github.com/vcomd/vcomd/driver"
 	"github.com/vcomd/vcomd/ioctl"
-	"github.com/vcomd/vcomd/line"
 	"github.com/vcomd/vcomd/ptyfront"
 	"github.com/vcomd/vcomd/uart16550"
+	"github.com/vcomd/vcomd/wire"
 )
 
 // Daemon is a running set of ports.
@@ -246,12 +246,12 @@ func (d *Daemon) applyLocked(cfg *config.Config) error {
 		switch {
 		case !ok:
 		case peer == "":
-			line.Plug(p.dev, line.Options{})
+			wire.Plug(p.dev, wire.Options{})
 			p.pty.SetPeer(p.pty)
 		case name < peer || !slices.Contains(created, peer):
 			if q, ok := d.ports[peer]; ok {
 				p.Peer, q.Peer = peer, name
-				line.Connect(p.dev, q.dev, line.Options{CheckFraming: cfg.FramingErrors})
+				wire.Connect(p.dev, q.dev, wire.Options{CheckFraming: cfg.FramingErrors})
 				p.pty.SetPeer(q.pty)
 				q.pty.SetPeer(p.pty)
 			}

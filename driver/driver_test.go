@@ -9,7 +9,7 @@ import (
 
 	"github.com/vcomd/vcomd/driver"
 	"github.com/vcomd/vcomd/ioctl"
-	"github.com/vcomd/vcomd/line"
+	"github.com/vcomd/vcomd/wire"
 )
 
 // pair returns two open devices on a null-modem cable at the given baud,
@@ -30,7 +30,7 @@ func openPair(t *testing.T, opts driver.Options, baud uint32) (a, b *driver.Devi
 	oa.Name, ob.Name = "A", "B"
 	a, b = driver.New(oa), driver.New(ob)
 	t.Cleanup(func() { a.Close(); b.Close() })
-	line.Connect(a, b, line.Options{})
+	wire.Connect(a, b, wire.Options{})
 	for _, d := range []*driver.Device{a, b} {
 		mustCall(t, d, &driver.IRP{Major: driver.MajorCreate})
 		mustCall(t, d, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: baud}))
@@ -79,4 +79,4 @@ func TestWriteReadAcrossNullModem(t *testing.T) {
 	})
 }
 
-func connect(a, b *driver.Device) { line.Connect(a, b, line.Options{}) }
+func connect(a, b *driver.Device) { wire.Connect(a, b, wire.Options{}) }

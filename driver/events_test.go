@@ -8,8 +8,8 @@ import (
 
 	"github.com/vcomd/vcomd/driver"
 	"github.com/vcomd/vcomd/ioctl"
-	"github.com/vcomd/vcomd/line"
 	"github.com/vcomd/vcomd/uart16550"
+	"github.com/vcomd/vcomd/wire"
 )
 
 // Each SERIAL_EV_ bit is raised by what Serial.sys raises it for, and a
@@ -127,7 +127,7 @@ func TestFramingMismatch(t *testing.T) {
 		a, b := driver.New(driver.Options{Name: "A"}), driver.New(driver.Options{Name: "B"})
 		defer a.Close()
 		defer b.Close()
-		line.Connect(a, b, line.Options{CheckFraming: true})
+		wire.Connect(a, b, wire.Options{CheckFraming: true})
 		mustCall(t, a, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: 19200}))
 		mustCall(t, a, driver.NewWrite([]byte("mismatch")))
 		time.Sleep(100 * time.Millisecond)

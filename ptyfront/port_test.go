@@ -15,9 +15,9 @@ import (
 	"github.com/vcomd/vcomd/driver"
 	"github.com/vcomd/vcomd/internal/ttybench"
 	"github.com/vcomd/vcomd/ioctl"
-	"github.com/vcomd/vcomd/line"
 	"github.com/vcomd/vcomd/ptyfront"
 	"github.com/vcomd/vcomd/vcomtest"
+	"github.com/vcomd/vcomd/wire"
 )
 
 // end is one side of a pair under test.
@@ -63,7 +63,7 @@ func newPair(t *testing.T, instant bool) (a, b end) {
 		}
 		devs[i] = driver.New(driver.Options{Name: name, Instant: instant, FIFODepth: depth, Epoch: epoch, Trace: trace})
 	}
-	line.Connect(devs[0], devs[1], line.Options{})
+	wire.Connect(devs[0], devs[1], wire.Options{})
 	for i, d := range devs {
 		p, err := ptyfront.Open(d, w, ptyfront.Options{UID: -1, GID: -1})
 		if err != nil {

@@ -13,9 +13,9 @@ import (
 
 	"github.com/vcomd/vcomd/driver"
 	"github.com/vcomd/vcomd/ioctl"
-	"github.com/vcomd/vcomd/line"
 	"github.com/vcomd/vcomd/ptyfront"
 	"github.com/vcomd/vcomd/uart16550"
+	"github.com/vcomd/vcomd/wire"
 )
 
 // Port is one test port.
@@ -47,7 +47,7 @@ func FIFODepth(n int) Option { return func(s *settings) { s.fifo = n } }
 func NewPair(t testing.TB, opts ...Option) (a, b *Port) {
 	t.Helper()
 	ports := newPorts(t, 2, opts)
-	line.Connect(ports[0].dev, ports[1].dev, line.Options{})
+	wire.Connect(ports[0].dev, ports[1].dev, wire.Options{})
 	return ports[0], ports[1]
 }
 
@@ -56,7 +56,7 @@ func NewPair(t testing.TB, opts ...Option) (a, b *Port) {
 func NewLoopback(t testing.TB, opts ...Option) *Port {
 	t.Helper()
 	p := newPorts(t, 1, opts)[0]
-	line.Plug(p.dev, line.Options{})
+	wire.Plug(p.dev, wire.Options{})
 	return p
 }
 

@@ -1,4 +1,4 @@
-package line_test
+package wire_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/vcomd/vcomd/driver"
 	"github.com/vcomd/vcomd/ioctl"
-	"github.com/vcomd/vcomd/line"
+	"github.com/vcomd/vcomd/wire"
 )
 
 func call(t *testing.T, d *driver.Device, irp *driver.IRP) *driver.IRP {
@@ -37,7 +37,7 @@ func TestLoopbackPlug(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d := driver.New(driver.Options{Name: "L"})
 		defer d.Close()
-		line.Plug(d, line.Options{})
+		wire.Plug(d, wire.Options{})
 		call(t, d, &driver.IRP{Major: driver.MajorCreate})
 		time.Sleep(time.Millisecond)
 		if got := modemStatus(t, d); got&(msrCTS|msrDSR|msrDCD) != msrCTS|msrDSR|msrDCD {
@@ -71,7 +71,7 @@ func TestNullModemCheckFraming(t *testing.T) {
 			a, b := driver.New(driver.Options{Name: "A"}), driver.New(driver.Options{Name: "B"})
 			defer a.Close()
 			defer b.Close()
-			line.Connect(a, b, line.Options{CheckFraming: true})
+			wire.Connect(a, b, wire.Options{CheckFraming: true})
 			for d, baud := range map[*driver.Device]uint32{a: tc.baudA, b: tc.baudB} {
 				call(t, d, &driver.IRP{Major: driver.MajorCreate})
 				call(t, d, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: baud}))

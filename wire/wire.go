@@ -1,0 +1,13 @@
+// Package wire is what a virtual port's UART pins reach: the other end of
+// a null-modem cable (nullmodem.go) or a loopback plug (loopback.go). Each
+// kind of wire implements driver.Wire, and driver.InputDriver for the pins
+// it drives; convert.go is what they share.
+package wire
+
+// Options configure a cable.
+type Options struct {
+	// CheckFraming makes a character sent with a baud rate or framing the
+	// receiver does not match arrive with a framing error, as on a real
+	// cable. Off, every character arrives intact whatever the settings.
+	CheckFraming bool
+}
