@@ -374,7 +374,7 @@ func errorCases() []errorCase {
 
 		// [[port]] blocks
 		{name: "port defined twice", file: pairFile("[[port]]\nname = \"ttyV0\"\n"), want: `config {file}: port "ttyV0" is defined twice`},
-		{name: "port in no pair", file: pairFile("[[port]]\nname = \"x\"\n"), want: `config {file}: port "x" is not in any pair or loopback`},
+		{name: "port in no pair", file: pairFile("[[port]]\nname = \"x\"\n"), want: `config {file}: port "x" is not in any pair, loopback or connect`},
 		{name: "port block without name", file: "[[port]]\nmode = \"0600\"\n", want: `config {file}: [[port]] #1: missing name`},
 		{name: "fifo depth 0", file: pairFile("fifo_depth = 0\n"), want: `config {file}: port "ttyV0": fifo_depth 0: must be 1..4096`},
 		{name: "fifo depth too big", file: pairFile("fifo_depth = 4097\n"), want: `port "ttyV0": fifo_depth 4097: must be 1..4096`},
@@ -502,7 +502,7 @@ func TestValidate(t *testing.T) {
 		{"loopback in a pair", func(c *Config) { c.Loopbacks = append(c.Loopbacks, "a") }, `loopback "a": port "a" is already in pair "a:b"`},
 		{"loopback twice", func(c *Config) { c.Loopbacks = append(c.Loopbacks, "l") }, `loopback "l": port "l" is already a loopback`},
 		{"loopback of no port", func(c *Config) { c.Loopbacks[0] = "z" }, `loopback "z": port "z" is not defined`},
-		{"port in nothing", func(c *Config) { c.Loopbacks = nil }, `port "l" is not in any pair or loopback`},
+		{"port in nothing", func(c *Config) { c.Loopbacks = nil }, `port "l" is not in any pair, loopback or connect`},
 		{"kind disagrees", func(c *Config) { c.Ports[2].Kind = KindPair }, `loopback "l": port "l" has kind "pair"`},
 		{"peer disagrees", func(c *Config) { c.Ports[1].Peer = "l" }, `pair "a:b": port "b" has kind "pair" and peer "l"`},
 	}

@@ -35,11 +35,25 @@ func encodeFile(c *Config) ([]byte, error) {
 	for _, name := range c.Loopbacks {
 		doc.Loopback = append(doc.Loopback, fileLoopback{Name: ptr(name)})
 	}
+	for _, name := range c.Connects {
+		p, _ := c.PortByName(name)
+		doc.Connect = append(doc.Connect, fileConnect{Name: ptr(name), Address: ptr(p.Connect)})
+	}
+	for _, s := range c.Serves {
+		fs := fileServe{Port: ptr(s.Port), Address: ptr(s.Address), Handover: ptr(s.Handover)}
+		for _, a := range s.Allow {
+			fs.Allow = append(fs.Allow, a.String())
+		}
+		doc.Serve = append(doc.Serve, fs)
+	}
 	for _, p := range c.Ports {
 		b := filePortBlock{
-			Name: ptr(p.Name), Link: ptr(p.Link), Mode: modeString(p.Mode), Timing: ptr(string(p.Timing)),
+			Name: ptr(p.Name), Mode: modeString(p.Mode), Timing: ptr(string(p.Timing)),
 			FIFODepth: ptr(int64(p.FIFODepth)), DataBits: ptr(int64(p.DataBits)),
 			Parity: ptr(string(p.Parity)), StopBits: string(p.StopBits),
+		}
+		if p.Link != "" { // a served port has none
+			b.Link = &p.Link
 		}
 		if p.Owner != "" {
 			b.Owner = &p.Owner
