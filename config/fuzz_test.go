@@ -82,6 +82,10 @@ func addParseSeeds(f *testing.F) {
 	f.Add(string(defaultTOML), "--timing\noff\n--pair\nttyF0:ttyF1")
 	f.Add("", "--dir\n/tmp/v/../w\n--loopback\nttyL0\n--log-format\njson")
 	f.Add(pairFile("data_bits = 5\nstop_bits = 1.5\nparity = \"mark\"\nmode = \"0600\"\nowner = \"1000\"\n"), "")
+	f.Add(netFile(serveBlock("ttyV1", "rfc2217://[::]:7000", "allow = [\"fd00::/8\", \"10.1.2.3\"]\nhandover = true\n")+
+		"[[connect]]\nname = \"ttyR0\"\naddress = \"socket://h:1\"\n[[port]]\nname = \"ttyR0\"\ntiming = \"realistic\"\n"),
+		"--connect\nttyR1=rfc2217://10.0.0.1:2217\n--serve\nttyR1=socket://127.0.0.1:0")
+	f.Add("", "--pair\na:b\n--serve\na=rfc2217://0.0.0.0:7000?allow=192.168.1.0/24,10.0.0.1&handover\n--connect\nr=socket://[::1]:7\n--serve\nr=socket://localhost:7001")
 }
 
 // FuzzParse reads any config file with any flags. A result is an error of
