@@ -1,0 +1,325 @@
+// Package session is a program's session on a driver.Device, the part
+// every front shares: the open (IRP_MJ_CREATE, DTR and RTS rise), a pump
+// that keeps a read pending and copies what the device receives to the
+// program, and the close with the closing wait (flush, cleanup, close; DTR
+// and RTS drop). A front (a pty, a network client) supplies where the data
+// goes and turns the rest of what its program does into requests.
+package session
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/ioctl"
+)
+
+// Output is where the pump copies what the device received. Its Write may
+// block (a full pty, a socket whose peer does not read); a deadline in the
+// past must make a blocked Write return, as it does for *os.File and
+// net.Conn.
+type Output interface {
+	Write(p []byte) (int, error)
+	SetWriteDeadline(t time.Time) error
+}
+
+// Options configure a session.
+type Options struct {
+	// ClosingWait bounds how long the close waits for written data to
+	// leave the UART (Linux's closing_wait); zero means 30 s.
+	ClosingWait time.Duration
+	// Logger carries the front's context (which pty, which client).
+	Logger zerolog.Logger
+}
+
+// DefaultClosingWait is the closing wait of a zero Options.ClosingWait, the
+// Linux serial core's default.
+const DefaultClosingWait = 30 * time.Second
+
+// Timeouts are the read timeouts a session sets: a pending read returns
+// as soon as any byte is there and never times out in practice (about 49
+// days).
+var Timeouts = ioctl.Timeouts{
+	ReadIntervalTimeout:        ioctl.MaxTimeout,
+	ReadTotalTimeoutMultiplier: ioctl.MaxTimeout,
+	ReadTotalTimeoutConstant:   ioctl.MaxTimeout - 1,
+}
+
+// pumpSize is the most the pump hands the output at once: what the Linux
+// tty layer buffers for a serial port.
+const pumpSize = 64 << 10
+
+// Session is one program's open of a device, from IRP_MJ_CREATE to
+// IRP_MJ_CLOSE. Its requests carry its owner, so that the cleanup cancels
+// what it left pending.
+type Session struct {
+	dev    *driver.Device
+	owner  uint64
+	out    Output
+	opts   Options
+	parent context.Context // the front's: its end cuts the closing wait short
+	ctx    context.Context // the pump's, ended by Close
+	stop   context.CancelFunc
+	done   chan struct{} // closed when the pump has returned
+
+	mu         sync.Mutex
+	held       bool
+	resumed    chan struct{}      // closed at the next Hold(false)
+	cancelRead context.CancelFunc // the pending read's, for Hold(true)
+	discards   uint64             // Discard calls so far
+}
+
+// Open opens the device for a program (IRP_MJ_CREATE with owner, which
+// must be new to the device), sets the session's read timeouts and starts
+// the pump copying what the device receives to out. ctx is the front's:
+// when it ends, requests in progress are given up and the closing wait is
+// cut short.
+func Open(ctx context.Context, dev *driver.Device, owner uint64, out Output, opts Options) *Session {
+	if opts.ClosingWait == 0 {
+		opts.ClosingWait = DefaultClosingWait
+	}
+	s := &Session{
+		dev:     dev,
+		owner:   owner,
+		out:     out,
+		opts:    opts,
+		parent:  ctx,
+		done:    make(chan struct{}),
+		resumed: make(chan struct{}),
+	}
+	s.report(s.call(ctx, &driver.IRP{Major: driver.MajorCreate, Owner: owner}), "open")
+	s.report(s.Ioctl(ctx, ioctl.SetTimeouts, Timeouts), "timeouts")
+	s.ctx, s.stop = context.WithCancel(ctx)
+	go s.pump()
+	return s
+}
+
+// Owner is the session's owner, for the front's own requests.
+func (s *Session) Owner() uint64 { return s.owner }
+
+// Ioctl issues a device-control request as the session's program and
+// waits for it.
+func (s *Session) Ioctl(ctx context.Context, code ioctl.Code, in any) error {
+	return s.call(ctx, driver.NewIoctl(code, in))
+}
+
+// Call issues irp as the session's program (its Owner set) and waits for
+// it, giving up (cancelling it) if ctx ends.
+func (s *Session) Call(ctx context.Context, irp *driver.IRP) error { return s.call(ctx, irp) }
+
+func (s *Session) call(ctx context.Context, irp *driver.IRP) error {
+	irp.Owner = s.owner
+	_, err := s.dev.Call(ctx, irp)
+	return err
+}
+
+// Hold stops (on) or restarts keeping a read pending, as a program that
+// stops reading does: the typeahead fills, and flow control holds the
+// far end back or the excess is counted lost. A read pending when the
+// hold starts is taken back; what it had is delivered after the hold.
+func (s *Session) Hold(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on == s.held {
+		return
+	}
+	s.held = on
+	if on {
+		if s.cancelRead != nil {
+			s.cancelRead()
+		}
+		return
+	}
+	close(s.resumed)
+	s.resumed = make(chan struct{})
+}
+
+// Discard drops what the pump has read from the device and not yet
+// handed to the output: with a purge of the typeahead, all the received
+// data the program has not been given (a write in progress excepted).
+func (s *Session) Discard() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.discards++
+}
+
+// Close is the last close: as the serial core's close, wait (up to the
+// closing wait) for what the program wrote to be sent, then drop what
+// was received and not read, and lower DTR and RTS. drain, if not nil,
+// runs first, under the same bound, to hand the device what the program
+// wrote and the front has not yet passed on. The pump has returned when
+// Close does.
+func (s *Session) Close(drain func(ctx context.Context)) {
+	ctx, cancel := context.WithTimeout(s.parent, s.opts.ClosingWait)
+	defer cancel()
+	if drain != nil {
+		drain(ctx)
+	}
+	// Cleanup, close and a purge act at once; they go through even when
+	// the front is closing, so that the port ends up closed.
+	now := context.WithoutCancel(s.parent)
+	flush := &driver.IRP{Major: driver.MajorFlush}
+	if err := s.call(ctx, flush); err != nil {
+		if s.parent.Err() == nil {
+			s.opts.Logger.Info().Msg("closing wait over: output discarded")
+		}
+		s.report(s.Ioctl(now, ioctl.Purge, ioctl.PurgeTxAbort|ioctl.PurgeTxClear), "purge")
+	}
+	s.report(s.call(now, &driver.IRP{Major: driver.MajorCleanup}), "cleanup")
+	s.stopPump()
+	s.report(s.call(now, &driver.IRP{Major: driver.MajorClose}), "close")
+}
+
+func (s *Session) stopPump() {
+	s.stop()
+	// A write into a full output is parked in the poller: wake it.
+	_ = s.out.SetWriteDeadline(time.Now())
+	<-s.done
+	_ = s.out.SetWriteDeadline(time.Time{})
+}
+
+func (s *Session) report(err error, what string) {
+	if err != nil && s.parent.Err() == nil {
+		s.opts.Logger.Warn().Err(err).Msgf("session %s", what)
+	}
+}
+
+// pump keeps a read request pending and writes what it returns to the
+// output. When the program does not read, the output's write waits, no
+// read is pending, and the device's typeahead fills as a real driver's
+// does: flow control holds the peer back, or the excess is counted lost.
+// A read returns at its first byte and leaves what came with it in the
+// typeahead; reads of that complete at once, and the output gets all of
+// it in one write.
+func (s *Session) pump() {
+	defer close(s.done)
+	buf := make([]byte, pumpSize)
+	for {
+		ctx, gen, ok := s.readable()
+		if !ok {
+			return
+		}
+		n, err := s.fill(ctx, buf, gen)
+		if err != nil {
+			return
+		}
+		if n == 0 || !s.writable(gen) {
+			continue
+		}
+		if _, err := s.out.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// readable waits while the session is held and returns the context of
+// the next read (ended by Hold(true) or Close) and the discard count it
+// starts under; false when the session is closing.
+func (s *Session) readable() (context.Context, uint64, bool) {
+	for {
+		s.mu.Lock()
+		held, resumed := s.held, s.resumed
+		if !held {
+			ctx, cancel := context.WithCancel(s.ctx)
+			if s.cancelRead != nil {
+				s.cancelRead()
+			}
+			s.cancelRead = cancel
+			gen := s.discards
+			s.mu.Unlock()
+			return ctx, gen, s.ctx.Err() == nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-resumed:
+		case <-s.ctx.Done():
+			return nil, 0, false
+		}
+	}
+}
+
+// writable waits while the session is held and reports whether what was
+// read since gen is still to be delivered (no Discard since).
+func (s *Session) writable(gen uint64) bool {
+	for {
+		s.mu.Lock()
+		held, resumed, discarded := s.held, s.resumed, s.discards != gen
+		s.mu.Unlock()
+		if discarded {
+			return false
+		}
+		if !held {
+			return s.ctx.Err() == nil
+		}
+		select {
+		case <-resumed:
+		case <-s.ctx.Done():
+			return false
+		}
+	}
+}
+
+// deliverable reports whether data read since gen may go to the output
+// now.
+func (s *Session) deliverable(gen uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.held && s.discards == gen
+}
+
+// fill reads into buf: one read that waits for the first byte, then what
+// the typeahead holds, up to buf's size. When a purge empties the
+// typeahead between the two, what came before goes to the output while
+// the next read waits. An error means the output failed.
+func (s *Session) fill(ctx context.Context, buf []byte, gen uint64) (int, error) {
+	n, _ := s.read(ctx, buf, nil)
+	for n < len(buf) && ctx.Err() == nil {
+		q := s.dev.Queued()
+		if q == 0 {
+			break
+		}
+		wrote := false
+		m, err := s.read(ctx, buf[n:n+min(q, len(buf)-n)], func() error {
+			if !s.deliverable(gen) {
+				return nil // held or discarded: the pump decides after
+			}
+			wrote = true
+			_, err := s.out.Write(buf[:n])
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		if wrote {
+			n = copy(buf, buf[n:n+m])
+		} else {
+			n += m
+		}
+	}
+	return n, nil
+}
+
+// read reads into buf and reports how many bytes it got. If the request
+// has to wait and waiting is not nil, waiting runs first; its error
+// cancels the request.
+func (s *Session) read(ctx context.Context, buf []byte, waiting func() error) (int, error) {
+	r := driver.NewRead(buf)
+	r.Owner = s.owner
+	if s.dev.Submit(r) == driver.StatusPending && waiting != nil {
+		if err := waiting(); err != nil {
+			s.dev.Cancel(r)
+			<-r.Done()
+			return 0, err
+		}
+	}
+	select {
+	case <-r.Done():
+	case <-ctx.Done():
+		s.dev.Cancel(r)
+		<-r.Done()
+	}
+	return len(r.Data()), nil
+}
