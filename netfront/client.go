@@ -90,13 +90,13 @@ func (c *client) run() {
 	}
 	c.conn.Close()
 	reason, dropped := c.outcome()
+	c.s.ended(c, dropped)
 	switch {
 	case dropped:
 		c.log.Warn().Msgf("client dropped: %s", reason)
 	default:
 		c.log.Info().Msgf("client disconnected: %s", reason)
 	}
-	c.s.ended(c, dropped)
 }
 
 // serve is the session: open, read the client until it or the server

@@ -284,10 +284,10 @@ func (c *client) purge(v uint32) {
 	if v&rfc2217.PurgeTransmit != 0 {
 		m |= ioctl.PurgeTxAbort | ioctl.PurgeTxClear
 	}
-	c.refused(c.ioctl(ioctl.Purge, m))
 	if v&rfc2217.PurgeReceive != 0 {
 		c.sess.Discard()
 	}
+	c.refused(c.ioctl(ioctl.Purge, m))
 }
 
 // watchMask is what a client hears about: the modem inputs, and break and

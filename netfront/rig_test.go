@@ -137,14 +137,21 @@ func (r *rig) peerWrite(b []byte) {
 	r.call(r.peer, w)
 }
 
-// peerDelivered waits until what the peer put on its pins reached the
-// served device.
-func (r *rig) peerDelivered() {
+// settle waits until what either device put on its pins has reached the
+// other and been applied there. Device.Delivered alone answers at once
+// when the signals already left in an earlier round of the ISR, before
+// the far end has applied them; a round of the far end's ISR after that
+// applies them. So: this side's round (its signals are in the far end's
+// inbox), the far end's (applied, and its own signals sent), this side's
+// again.
+func (r *rig) settle() {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()
-	if err := r.peer.Delivered(ctx); err != nil {
-		r.t.Fatal(err)
+	for _, d := range []*driver.Device{r.dev, r.peer, r.dev} {
+		if err := d.Delivered(ctx); err != nil {
+			r.t.Fatal(err)
+		}
 	}
 }
 

@@ -94,7 +94,7 @@ func TestConnectIsOpen(t *testing.T) {
 	}
 	c := dialTelnet(t, r.addr())
 	c.expect("NOTIFY-MODEMSTATE after negotiation", func(m rfc2217.Message) bool { return m.Cmd == rfc2217.NotifyModemState })
-	r.devDelivered()
+	r.settle()
 	if l := lines(); l&(ioctl.MSRDSR|ioctl.MSRCTS) != ioctl.MSRDSR|ioctl.MSRCTS {
 		t.Fatalf("peer's lines %#x with a client, want DSR and CTS high", l)
 	}
@@ -107,7 +107,7 @@ func TestConnectIsOpen(t *testing.T) {
 	}
 	c.conn.Close()
 	r.logs.wait(t, "client disconnected")
-	r.devDelivered()
+	r.settle()
 	if l := lines(); l&(ioctl.MSRDSR|ioctl.MSRCTS) != 0 {
 		t.Fatalf("peer's lines %#x after the disconnect, want DSR and CTS low", l)
 	}
@@ -119,14 +119,6 @@ func TestConnectIsOpen(t *testing.T) {
 	}
 }
 
-func (r *rig) devDelivered() {
-	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
-	defer cancel()
-	if err := r.dev.Delivered(ctx); err != nil {
-		r.t.Fatal(err)
-	}
-}
 
 // The Go client's mode arrives as IOCTLs on the device.
 func TestSettingsThroughGoClient(t *testing.T) {
@@ -255,6 +247,7 @@ func TestModemLines(t *testing.T) {
 		if err := p.SetRTS(tc.rts); err != nil {
 			t.Fatal(err)
 		}
+		r.settle()
 		if l := lines(); l != tc.want {
 			t.Errorf("DTR %v RTS %v: peer's lines %#x, want %#x", tc.dtr, tc.rts, l, tc.want)
 		}
@@ -268,16 +261,16 @@ func TestModemLines(t *testing.T) {
 	c := dialTelnetAfter(t, r, p)
 	// The peer drives CTS (its RTS), DSR and CD (its DTR); RI is free.
 	r.peerIoctl(ioctl.ClrRTS, nil)
-	r.peerDelivered()
+	r.settle()
 	c.modemState(rfc2217.ModemDSR | rfc2217.ModemCD)
 	r.peerIoctl(ioctl.ClrDTR, nil)
-	r.peerDelivered()
+	r.settle()
 	c.modemState(0)
 	// RI rising is no event (the 16550 reports its trailing edge only, and
 	// so does EV_RING): the next change carries it, and its fall is seen.
 	r.devIoctl(ioctl.SetModemInputs, ioctl.ModemInputs{Mask: ioctl.MSRRI, Value: ioctl.MSRRI})
 	r.peerIoctl(ioctl.SetRTS, nil)
-	r.peerDelivered()
+	r.settle()
 	c.modemState(rfc2217.ModemCTS | rfc2217.ModemRI)
 	r.devIoctl(ioctl.SetModemInputs, ioctl.ModemInputs{Mask: ioctl.MSRRI, Value: 0})
 	m := c.expect("NOTIFY-MODEMSTATE", func(m rfc2217.Message) bool { return m.Cmd == rfc2217.NotifyModemState })
@@ -289,9 +282,9 @@ func TestModemLines(t *testing.T) {
 		t.Fatalf("SET-MODEMSTATE-MASK answered %#x", got)
 	}
 	r.peerIoctl(ioctl.SetDTR, nil)
-	r.peerDelivered()
+	r.settle()
 	r.peerIoctl(ioctl.ClrRTS, nil)
-	r.peerDelivered()
+	r.settle()
 	m = c.expect("NOTIFY-MODEMSTATE", func(m rfc2217.Message) bool { return m.Cmd == rfc2217.NotifyModemState })
 	if m.Value != rfc2217.ModemDeltaCTS {
 		t.Errorf("NOTIFY-MODEMSTATE %#x under a CTS mask, want CTS's fall only", m.Value)
@@ -370,7 +363,7 @@ func TestPurge(t *testing.T) {
 		t.Fatal("no baud rate")
 	}
 	r.peerWrite([]byte("stale"))
-	r.peerDelivered()
+	r.settle()
 	if q := r.dev.Queued(); q != 5 {
 		t.Fatalf("%d bytes in the typeahead while suspended, want 5", q)
 	}
@@ -596,7 +589,7 @@ func TestCloseWithStalledClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.waitEnded()
-	r.devDelivered()
+	r.settle()
 	if l := r.peerIoctl(ioctl.GetModemStatus, nil).(uint32); l&(ioctl.MSRDSR|ioctl.MSRCTS) != 0 {
 		t.Errorf("peer's lines %#x after Close, want DSR and CTS low", l)
 	}

@@ -65,11 +65,11 @@ type Session struct {
 	stop   context.CancelFunc
 	done   chan struct{} // closed when the pump has returned
 
-	mu         sync.Mutex
-	held       bool
-	resumed    chan struct{}      // closed at the next Hold(false)
-	cancelRead context.CancelFunc // the pending read's, for Hold(true)
-	discards   uint64             // Discard calls so far
+	mu       sync.Mutex
+	held     bool
+	resumed  chan struct{} // closed at the next Hold(false)
+	curRead  *driver.IRP   // the pump's read with the driver, for Hold and Discard
+	discards uint64        // Discard calls so far
 }
 
 // Open opens the device for a program (IRP_MJ_CREATE with owner, which
@@ -119,31 +119,41 @@ func (s *Session) call(ctx context.Context, irp *driver.IRP) error {
 // Hold stops (on) or restarts keeping a read pending, as a program that
 // stops reading does: the typeahead fills, and flow control holds the
 // far end back or the excess is counted lost. A read pending when the
-// hold starts is taken back; what it had is delivered after the hold.
+// hold starts is taken back before Hold returns, so that nothing arriving
+// after leaves the typeahead; what that read had is delivered after the
+// hold.
 func (s *Session) Hold(on bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if on == s.held {
+		s.mu.Unlock()
 		return
 	}
 	s.held = on
-	if on {
-		if s.cancelRead != nil {
-			s.cancelRead()
-		}
-		return
+	cur := s.curRead
+	if !on {
+		close(s.resumed)
+		s.resumed = make(chan struct{})
+		cur = nil
 	}
-	close(s.resumed)
-	s.resumed = make(chan struct{})
+	s.mu.Unlock()
+	if cur != nil {
+		s.dev.Cancel(cur)
+	}
 }
 
 // Discard drops what the pump has read from the device and not yet
-// handed to the output: with a purge of the typeahead, all the received
-// data the program has not been given (a write in progress excepted).
+// handed to the output (a write in progress excepted), taking back the
+// pending read, so that what arrives next goes to a new one. Followed by
+// a purge of the typeahead, it drops all the received data the program
+// has not been given.
 func (s *Session) Discard() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.discards++
+	cur := s.curRead
+	s.mu.Unlock()
+	if cur != nil {
+		s.dev.Cancel(cur)
+	}
 }
 
 // Close is the last close: as the serial core's close, wait (up to the
@@ -198,16 +208,19 @@ func (s *Session) pump() {
 	defer close(s.done)
 	buf := make([]byte, pumpSize)
 	for {
-		ctx, gen, ok := s.readable()
+		gen, ok := s.wait()
 		if !ok {
 			return
 		}
-		n, err := s.fill(ctx, buf, gen)
+		n, err := s.fill(buf, gen)
 		if err != nil {
 			return
 		}
-		if n == 0 || !s.writable(gen) {
+		if n == 0 {
 			continue
+		}
+		if g, ok := s.wait(); !ok || g != gen {
+			continue // closing, or discarded
 		}
 		if _, err := s.out.Write(buf[:n]); err != nil {
 			return
@@ -215,77 +228,42 @@ func (s *Session) pump() {
 	}
 }
 
-// readable waits while the session is held and returns the context of
-// the next read (ended by Hold(true) or Close) and the discard count it
-// starts under; false when the session is closing.
-func (s *Session) readable() (context.Context, uint64, bool) {
+// wait waits while the session is held and returns the discard count; not
+// ok when the session is closing. Before a read it starts the count the
+// read's data is judged by; after one, a count that moved means the data
+// was discarded.
+func (s *Session) wait() (gen uint64, ok bool) {
 	for {
 		s.mu.Lock()
-		held, resumed := s.held, s.resumed
-		if !held {
-			ctx, cancel := context.WithCancel(s.ctx)
-			if s.cancelRead != nil {
-				s.cancelRead()
-			}
-			s.cancelRead = cancel
-			gen := s.discards
-			s.mu.Unlock()
-			return ctx, gen, s.ctx.Err() == nil
-		}
+		held, resumed, gen := s.held, s.resumed, s.discards
 		s.mu.Unlock()
-		select {
-		case <-resumed:
-		case <-s.ctx.Done():
-			return nil, 0, false
-		}
-	}
-}
-
-// writable waits while the session is held and reports whether what was
-// read since gen is still to be delivered (no Discard since).
-func (s *Session) writable(gen uint64) bool {
-	for {
-		s.mu.Lock()
-		held, resumed, discarded := s.held, s.resumed, s.discards != gen
-		s.mu.Unlock()
-		if discarded {
-			return false
-		}
 		if !held {
-			return s.ctx.Err() == nil
+			return gen, s.ctx.Err() == nil
 		}
 		select {
 		case <-resumed:
 		case <-s.ctx.Done():
-			return false
+			return 0, false
 		}
 	}
-}
-
-// deliverable reports whether data read since gen may go to the output
-// now.
-func (s *Session) deliverable(gen uint64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return !s.held && s.discards == gen
 }
 
 // fill reads into buf: one read that waits for the first byte, then what
 // the typeahead holds, up to buf's size. When a purge empties the
 // typeahead between the two, what came before goes to the output while
-// the next read waits. An error means the output failed.
-func (s *Session) fill(ctx context.Context, buf []byte, gen uint64) (int, error) {
-	n, _ := s.read(ctx, buf, nil)
-	for n < len(buf) && ctx.Err() == nil {
+// the next read waits, unless the session is held or the data discarded
+// since gen. An error means the output failed.
+func (s *Session) fill(buf []byte, gen uint64) (int, error) {
+	n, more, _ := s.read(buf, gen, nil)
+	for more && n < len(buf) {
 		q := s.dev.Queued()
 		if q == 0 {
 			break
 		}
 		wrote := false
-		m, err := s.read(ctx, buf[n:n+min(q, len(buf)-n)], func() error {
-			if !s.deliverable(gen) {
-				return nil // held or discarded: the pump decides after
-			}
+		var m int
+		var err error
+		m, more, err = s.read(buf[n:n+min(q, len(buf)-n)], gen, func() error {
 			wrote = true
 			_, err := s.out.Write(buf[:n])
 			return err
@@ -302,24 +280,48 @@ func (s *Session) fill(ctx context.Context, buf []byte, gen uint64) (int, error)
 	return n, nil
 }
 
-// read reads into buf and reports how many bytes it got. If the request
-// has to wait and waiting is not nil, waiting runs first; its error
-// cancels the request.
-func (s *Session) read(ctx context.Context, buf []byte, waiting func() error) (int, error) {
+// read reads into buf and reports how many bytes it got, and whether the
+// pump may read on (not held, closing or discarded since gen). If the
+// request has to wait and waiting is not nil, waiting runs first (when
+// the data may be delivered); its error cancels the request. The request
+// is submitted under the session's lock, so that Hold and Discard see
+// every read they must take back.
+func (s *Session) read(buf []byte, gen uint64, waiting func() error) (int, bool, error) {
+	s.mu.Lock()
+	if s.held || s.discards != gen || s.ctx.Err() != nil {
+		s.mu.Unlock()
+		return 0, false, nil
+	}
 	r := driver.NewRead(buf)
 	r.Owner = s.owner
-	if s.dev.Submit(r) == driver.StatusPending && waiting != nil {
+	st := s.dev.Submit(r)
+	s.curRead = r
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.curRead = nil
+		s.mu.Unlock()
+	}()
+	if st == driver.StatusPending && waiting != nil && s.deliverable(gen) {
 		if err := waiting(); err != nil {
 			s.dev.Cancel(r)
 			<-r.Done()
-			return 0, err
+			return 0, false, err
 		}
 	}
 	select {
 	case <-r.Done():
-	case <-ctx.Done():
+	case <-s.ctx.Done():
 		s.dev.Cancel(r)
 		<-r.Done()
 	}
-	return len(r.Data()), nil
+	return len(r.Data()), r.Status().OK(), nil
+}
+
+// deliverable reports whether data read since gen may go to the output
+// now.
+func (s *Session) deliverable(gen uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.held && s.discards == gen
 }
