@@ -2,10 +2,10 @@ package netfront
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"testing"
 
+	"github.com/vcomd/vcomd/internal/pyserial"
 	"github.com/vcomd/vcomd/ioctl"
 )
 
@@ -50,13 +50,7 @@ print("ok")
 // server: every setting is answered with the value asked, the modem lines
 // follow, and each request is the IOCTL on the device.
 func TestPyserialClient(t *testing.T) {
-	python := "/usr/bin/python3"
-	if exec.Command(python, "-c", "import serial").Run() != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 cannot import serial: CI must install the python3-serial package")
-		}
-		t.Skip("python3 cannot import serial: install the python3-serial package")
-	}
+	python := pyserial.Need(t)
 	r := newRig(t, Options{}, loopback)
 	r.devIoctl(ioctl.SetModemInputs, ioctl.ModemInputs{Mask: ioctl.MSRRI, Value: ioctl.MSRRI})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*watchdog)

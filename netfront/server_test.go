@@ -119,7 +119,6 @@ func TestConnectIsOpen(t *testing.T) {
 	}
 }
 
-
 // The Go client's mode arrives as IOCTLs on the device.
 func TestSettingsThroughGoClient(t *testing.T) {
 	r := newRig(t, Options{})
