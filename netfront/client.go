@@ -88,9 +88,11 @@ func (c *client) run() {
 	if c.ctx.Err() == nil {
 		c.serve()
 	}
-	c.conn.Close()
+	// The port is free before the socket closes, so a client that
+	// reconnects as soon as it sees the end finds it free.
 	reason, dropped := c.outcome()
 	c.s.ended(c, dropped)
+	c.conn.Close()
 	switch {
 	case dropped:
 		c.log.Warn().Msgf("client dropped: %s", reason)

@@ -14,6 +14,11 @@
 // that sends malformed telnet, or that takes no data for
 // Options.StallTimeout, is dropped with a log line; nothing a client does
 // blocks another port or the accept loop.
+//
+// What RFC 2217 asks and a 16550 cannot tell: RI rising is no event
+// (the chip reports RI's trailing edge, and so does EV_RING), so a
+// client hears of it with the next change or when it polls
+// NOTIFY-MODEMSTATE.
 package netfront
 
 import (
@@ -29,6 +34,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/ioctl"
 	"github.com/vcomd/vcomd/session"
 )
 
@@ -92,6 +98,10 @@ type Server struct {
 	closed bool
 }
 
+// queueSize is the device's typeahead buffer: what the Linux tty layer
+// buffers for a serial port.
+const queueSize = 64 << 10
+
 // busyWriters bounds how many refused clients are told the port is in use
 // at once; beyond it they are closed without the message.
 const busyWriters = 16
@@ -117,6 +127,12 @@ func Listen(dev *driver.Device, addr string, opts Options) (*Server, error) {
 	}
 	if opts.Signature == "" {
 		opts.Signature = "vcomd " + dev.Name()
+	}
+	// The typeahead a pty port gets too (see ptyfront): a pump that is
+	// descheduled for a moment loses nothing even at 4 Mbaud.
+	qs := driver.NewIoctl(ioctl.SetQueueSize, ioctl.QueueSize{InSize: queueSize, OutSize: queueSize})
+	if _, err := dev.Call(context.Background(), qs); err != nil {
+		return nil, fmt.Errorf("netfront: typeahead buffer: %w", err)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

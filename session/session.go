@@ -183,6 +183,10 @@ func (s *Session) Close(drain func(ctx context.Context)) {
 	s.report(s.call(now, &driver.IRP{Major: driver.MajorClose}), "close")
 }
 
+// Stop ends the pump without closing the device: the front goes away
+// and leaves the device, open, to its owner.
+func (s *Session) Stop() { s.stopPump() }
+
 func (s *Session) stopPump() {
 	s.stop()
 	// A write into a full output is parked in the poller: wake it.
