@@ -27,7 +27,7 @@ const watchdog = 20 * time.Second
 // rig is a served device wired by a null-modem cable to a peer device the
 // test plays, or fitted with a loopback plug.
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	dev   *driver.Device // served
 	peer  *driver.Device // nil with a loopback plug
 	srv   *Server
@@ -48,7 +48,7 @@ func loopback(c *rigConfig) { c.loopback = true }
 // realistic runs the devices at the baud rate's timing.
 func realistic(c *rigConfig) { c.instant = false }
 
-func newRig(t *testing.T, opts Options, ro ...rigOption) *rig {
+func newRig(t testing.TB, opts Options, ro ...rigOption) *rig {
 	t.Helper()
 	cfg := rigConfig{instant: true}
 	for _, o := range ro {

@@ -3,6 +3,7 @@ package netfront
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -344,6 +345,11 @@ func TestLineState(t *testing.T) {
 	lineState("overrun", rfc2217.LineOverrun)
 	r.dev.Input(driver.Input{Kind: driver.InputBreak, Break: true}, driver.Input{Kind: driver.InputBreak, Break: false})
 	lineState("break", rfc2217.LineBreak)
+	if got := c.answer(rfc2217.SetParity, rfc2217.ParityEven); got != rfc2217.ParityEven {
+		t.Fatalf("SET-PARITY even answered %d", got)
+	}
+	r.dev.Input(driver.Input{Kind: driver.InputChar, Char: 'y', Err: uart16550.ParityError})
+	lineState("parity", rfc2217.LineParity)
 	if !r.sawIoctl(ioctl.GetCommStatus, nil) {
 		t.Error("no GET_COMMSTATUS in the trace")
 	}
@@ -411,6 +417,49 @@ func TestSecondClientRefused(t *testing.T) {
 	}
 	if got := first.answer(rfc2217.SetBaudRate, 19200); got != 19200 {
 		t.Errorf("first client's SET-BAUDRATE answered %d", got)
+	}
+}
+
+// A storm of connects while the port is held: each is turned away at
+// once, none gets in, and the holder keeps the port.
+func TestConnectStorm(t *testing.T) {
+	r := newRig(t, Options{})
+	holder := dialTelnet(t, r.addr())
+	holder.expect("NOTIFY-MODEMSTATE after negotiation", func(m rfc2217.Message) bool { return m.Cmd == rfc2217.NotifyModemState })
+	const n = 500
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			conn, err := net.Dial("tcp", r.addr())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer conn.Close()
+			_ = conn.SetReadDeadline(time.Now().Add(watchdog))
+			var b bytes.Buffer
+			_, err = b.ReadFrom(conn)
+			if err != nil && !isReset(err) {
+				errs <- err
+				return
+			}
+			if got := b.String(); got != "" && !strings.HasPrefix(got, "vcomd: port served is in use by ") {
+				errs <- fmt.Errorf("refused client read %q", got)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if st := r.srv.State(); st.Refused != n || st.Accepted != 1 {
+		t.Errorf("state %+v, want %d refused and the holder", st, n)
+	}
+	if got := holder.answer(rfc2217.SetBaudRate, 2400); got != 2400 {
+		t.Errorf("holder's SET-BAUDRATE answered %d after the storm", got)
 	}
 }
 
