@@ -57,7 +57,9 @@ type Options struct {
 	// StallTimeout drops a client whose socket takes no data for this
 	// long; zero means 30 s.
 	StallTimeout time.Duration
-	Logger       zerolog.Logger
+	// Logger gets the server's lines: clients connected, refused
+	// (sampled), dropped and why.
+	Logger zerolog.Logger
 }
 
 // DefaultStallTimeout is the stall timeout of a zero Options.StallTimeout.
