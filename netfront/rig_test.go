@@ -137,6 +137,25 @@ func (r *rig) peerWrite(b []byte) {
 	r.call(r.peer, w)
 }
 
+// peerWriteAsync writes b on the peer from a goroutine of its own, for a
+// test that reads it meanwhile; a failure fails the test at its end.
+func (r *rig) peerWriteAsync(b []byte) {
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+		defer cancel()
+		w := driver.NewWrite(bytes.Clone(b))
+		w.Owner = 1
+		_, err := r.peer.Call(ctx, w)
+		done <- err
+	}()
+	r.t.Cleanup(func() {
+		if err := <-done; err != nil {
+			r.t.Errorf("peer's write: %v", err)
+		}
+	})
+}
+
 // settle waits until what either device put on its pins has reached the
 // other and been applied there. Device.Delivered alone answers at once
 // when the signals already left in an earlier round of the ISR, before

@@ -42,7 +42,7 @@ func TestDataBothWays(t *testing.T) {
 		t.Fatalf("peer received %d bytes differing from the %d sent", len(got), len(msg))
 	}
 	back := pattern(30000)[7:]
-	go r.peerWrite(back)
+	r.peerWriteAsync(back)
 	if got := vcomtest.ReadN(t, p, len(back), watchdog); !bytes.Equal(got, back) {
 		t.Fatalf("client received %d bytes differing from the %d sent", len(got), len(back))
 	}
@@ -640,5 +640,78 @@ func TestCloseWithStalledClient(t *testing.T) {
 	r.settle()
 	if l := r.peerIoctl(ioctl.GetModemStatus, nil).(uint32); l&(ioctl.MSRDSR|ioctl.MSRCTS) != 0 {
 		t.Errorf("peer's lines %#x after Close, want DSR and CTS low", l)
+	}
+}
+
+// At a disconnect the client's data drains, bounded by the closing wait:
+// output held by flow control is discarded when it runs out, and the
+// lines drop.
+func TestClosingWaitBoundsDrain(t *testing.T) {
+	r := newRig(t, Options{ClosingWait: 100 * time.Millisecond})
+	c := dialTelnet(t, r.addr())
+	if got := c.answer(rfc2217.SetControl, rfc2217.ControlFlowHardware); got != rfc2217.ControlFlowHardware {
+		t.Fatalf("SET-CONTROL hardware answered %d", got)
+	}
+	r.peerIoctl(ioctl.ClrRTS, nil) // the served device's CTS: output held
+	r.settle()
+	c.write(rfc2217.AppendData(nil, []byte("held back")))
+	if got := c.answer(rfc2217.SetBaudRate, 0); got == 0 { // the data was read before this
+		t.Fatal("no baud rate")
+	}
+	c.conn.Close()
+	r.logs.wait(t, "closing wait over: output discarded")
+	r.logs.wait(t, "client disconnected")
+	r.settle()
+	if l := r.peerIoctl(ioctl.GetModemStatus, nil).(uint32); l&ioctl.MSRDSR != 0 {
+		t.Errorf("peer's lines %#x after the close, want DSR low", l)
+	}
+	if q := r.dev.OutputQueued(); q != 0 {
+		t.Errorf("%d bytes still queued after the close", q)
+	}
+}
+
+// At realistic timing the client's data leaves at the baud rate and
+// arrives whole, the reader held back by the line rather than the line
+// waiting for it.
+func TestRealisticTiming(t *testing.T) {
+	r := newRig(t, Options{}, realistic)
+	p := dial(t, r, &serial.Mode{BaudRate: 230400, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	msg := pattern(6000)
+	go func() { _, _ = p.Write(msg) }()
+	if got := r.peerRead(len(msg)); !bytes.Equal(got, msg) {
+		t.Fatal("peer received other bytes than the client sent")
+	}
+	r.peerIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: 230400}) // the peer sends at its own rate
+	back := pattern(3000)
+	r.peerWriteAsync(back)
+	if got := vcomtest.ReadN(t, p, len(back), watchdog); !bytes.Equal(got, back) {
+		t.Fatal("client received other bytes than the peer sent")
+	}
+}
+
+// A handover between RFC 2217 clients: the old one is told in its data
+// stream, its watch on the mask ends, and the new one's begins.
+func TestHandoverRFC2217(t *testing.T) {
+	r := newRig(t, Options{Handover: true})
+	old := dialTelnet(t, r.addr())
+	old.expect("NOTIFY-MODEMSTATE after negotiation", func(m rfc2217.Message) bool { return m.Cmd == rfc2217.NotifyModemState })
+	next := dialTelnet(t, r.addr())
+	want := "vcomd: port served was handed over to " + next.conn.LocalAddr().String() + "\r\n"
+	if got := old.readData(len(want)); string(got) != want {
+		t.Errorf("old client read %q, want %q", got, want)
+	}
+	old.waitEnded()
+	next.expect("NOTIFY-MODEMSTATE after negotiation", func(m rfc2217.Message) bool { return m.Cmd == rfc2217.NotifyModemState })
+	if got := next.answer(rfc2217.SetBaudRate, 300); got != 300 {
+		t.Errorf("new client's SET-BAUDRATE answered %d", got)
+	}
+	r.peerIoctl(ioctl.ClrRTS, nil)
+	r.settle()
+	next.modemState(rfc2217.ModemDSR | rfc2217.ModemCD)
+	if !r.srv.OwnsWaitMask() {
+		t.Error("OwnsWaitMask false with the new client connected")
+	}
+	if st := r.srv.State(); st.Client != next.conn.LocalAddr().String() || st.Dropped != 1 {
+		t.Errorf("state %+v", st)
 	}
 }
