@@ -26,6 +26,9 @@ type client struct {
 	addr  string
 	owner uint64
 	log   zerolog.Logger
+	// noisy is log, sampled, for what a client can make happen at will
+	// (bad values, refused requests): it must not flood the log.
+	noisy zerolog.Logger
 	prev  *client       // the client this one replaces, if any
 	done  chan struct{} // closed once the session has closed
 
@@ -68,6 +71,7 @@ func newClient(s *Server, conn net.Conn, owner uint64, prev *client) *client {
 		done:  make(chan struct{}),
 	}
 	c.log = s.log.With().Str("client", c.addr).Logger()
+	c.noisy = c.log.Sample(&zerolog.BurstSampler{Burst: 10, Period: 10 * time.Second})
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c
 }
@@ -274,7 +278,7 @@ func (c *client) received(b []byte) error {
 		if !errors.Is(p, rfc2217.ErrComPort) {
 			return fmt.Errorf("malformed telnet: %w", p)
 		}
-		c.log.Warn().Err(p).Msg("bad COM-PORT-OPTION request: answered with the value in force")
+		c.noisy.Warn().Err(p).Msg("bad COM-PORT-OPTION request: answered with the value in force")
 	}
 	if err := c.send(out); err != nil {
 		return nil // the socket is done; the read that follows says so

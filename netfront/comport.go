@@ -44,7 +44,7 @@ func (c *client) get(code ioctl.Code) any {
 
 func (c *client) refused(err error) {
 	if err != nil && c.s.ctx.Err() == nil {
-		c.log.Warn().Err(err).Msg("client request not applied: answered with the value in force")
+		c.noisy.Warn().Err(err).Msg("client request not applied: answered with the value in force")
 	}
 }
 

@@ -222,6 +222,18 @@ func TestBadValuesAnswered(t *testing.T) {
 	if b := r.devIoctl(ioctl.GetBaudRate, nil).(ioctl.BaudRate); b.BaudRate != 9600 {
 		t.Errorf("device at %d baud, want 9600 unchanged", b.BaudRate)
 	}
+	// A flood of them is answered, and costs a few log lines.
+	const n = 300
+	bad := rfc2217.AppendSubnegotiation(nil, rfc2217.OptComPort, []byte{byte(rfc2217.SetDataSize), 9})
+	c.write(bytes.Repeat(bad, n))
+	for i := range n {
+		if got := c.expect("SET-DATASIZE answer", func(m rfc2217.Message) bool { return m.Cmd == rfc2217.SetDataSize }).Value; got != 8 {
+			t.Fatalf("bad SET-DATASIZE %d answered %d", i, got)
+		}
+	}
+	if logged := r.logs.count("bad COM-PORT-OPTION request"); logged > 20 {
+		t.Errorf("%d log lines for %d bad requests, want a few", logged, n+1)
+	}
 }
 
 // DTR and RTS reach the peer as DSR/DCD and CTS; the peer's RTS and DTR
