@@ -361,6 +361,12 @@ func (d *Device) kick() {
 	}
 }
 
+// Now is the device's virtual time: what Input.At counts in. A wire with
+// no clock of its own passes At zero (at once), but stamps with Now what
+// must come later than now on the port's clock, such as the end of a
+// break the UART must see last a character time.
+func (d *Device) Now() time.Duration { return d.vnow() }
+
 // vnow is the present virtual time.
 func (d *Device) vnow() time.Duration { return time.Since(d.epoch) }
 

@@ -590,20 +590,45 @@ func (r *Remote) read(s *remoteSession, client *rfc2217.Client, ready chan struc
 				data = res.Data
 			}
 			in = appendReceived(in, data, &damage)
-			if len(in) > 0 {
-				applied := make(chan struct{})
-				r.dev.InputThen(func() { close(applied) }, in...)
-				select {
-				case <-applied:
-				case <-r.ctx.Done():
-					return errClosed
-				}
+			if err := r.apply(in); err != nil {
+				return err
 			}
 		}
 		if err != nil {
 			return fmt.Errorf("read: %w", err)
 		}
 	}
+}
+
+// apply gives the device in, in order, waiting until it has applied each
+// part. A break's release is stamped a character time after the device
+// applied its start, on the port's own clock: the UART reports a break
+// (BI) only once the line has been at space that long, and the server's
+// notification says only that one happened. What follows waits for the
+// release, as it would on the line.
+func (r *Remote) apply(in []driver.Input) error {
+	for len(in) > 0 {
+		n := len(in)
+		for i, x := range in {
+			if x.Kind == driver.InputBreak {
+				n = max(i, 1) // a break starts or ends a part
+				break
+			}
+		}
+		part := in[:n]
+		if x := part[0]; x.Kind == driver.InputBreak && !x.Break {
+			part = []driver.Input{{At: r.dev.Now() + r.dev.Format().CharTime(), Kind: driver.InputBreak}}
+		}
+		applied := make(chan struct{})
+		r.dev.InputThen(func() { close(applied) }, part...)
+		select {
+		case <-applied:
+		case <-r.ctx.Done():
+			return errClosed
+		}
+		in = in[n:]
+	}
+	return nil
 }
 
 // appendReceived appends data as received characters, the first damaged

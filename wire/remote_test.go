@@ -17,7 +17,13 @@ import (
 // assertion, only what stops a broken test from hanging.
 const watchdog = 20 * time.Second
 
-const msrCarrier = msrCTS | msrDSR | msrDCD
+const (
+	msrCarrier = msrCTS | msrDSR | msrDCD
+	msrRI      = 0x40
+)
+
+// timeout is the watchdog for one wait.
+func timeout() <-chan time.Time { return time.After(watchdog) }
 
 // fastRetry reconnects quickly, so that the tests wait little.
 func fastRetry(raw bool) wire.RemoteOptions {
@@ -52,7 +58,8 @@ func waitModem(t *testing.T, d *driver.Device, mask, want uint32) {
 			return
 		}
 		if _, err := w.Wait(ctx); err != nil {
-			t.Fatalf("modem status %#x, waiting for %#x under mask %#x: %v", got, want, mask, err)
+			ps := call(t, d, driver.NewIoctl(ioctl.GetPortState, nil)).Output()
+			t.Fatalf("modem status %#x, waiting for %#x under mask %#x: %v\nport state %+v", got, want, mask, err, ps)
 		}
 	}
 }
