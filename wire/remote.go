@@ -59,7 +59,7 @@ type RemoteOptions struct {
 type RemoteState struct {
 	Address   string    // the URL, as String
 	Connected bool      // a server holds the far end (RFC 2217: agreed to COM-PORT-OPTION)
-	Since     time.Time // when Connected last changed; zero before the first attempt ended
+	Since     time.Time // when Connected last changed; zero until the first connection
 	Connects  uint64    // connections made
 	// LostTx counts bytes the UART sent that no server took: sent while
 	// disconnected, or queued in the wire and unsent when the connection
@@ -323,10 +323,17 @@ func (r *Remote) run() {
 			return
 		}
 		r.mu.Lock()
+		again := r.state.LastError == err.Error()
 		r.state.LastError = err.Error()
 		r.stateChangedLocked()
 		r.mu.Unlock()
-		r.log.Warn().Err(err).Dur("retry_in", backoff).Msg("remote wire down")
+		// A server that stays away fails the same way every MaxBackoff:
+		// said once, then only at debug level.
+		ev := r.log.Warn()
+		if again {
+			ev = r.log.Debug()
+		}
+		ev.Err(err).Dur("retry_in", backoff).Msg("remote wire down")
 		wait := time.NewTimer(backoff)
 		select {
 		case <-r.ctx.Done():
@@ -709,6 +716,11 @@ func (r *Remote) messages(s *remoteSession, msgs []rfc2217.Message, damage *uart
 			if v&rfc2217.LineOverrun != 0 {
 				in = append(in, driver.Input{Kind: driver.InputOverrun})
 			}
+			// A framing or parity error damages the next character
+			// received rather than adding a NUL: a server sends the
+			// damaged character itself as data (it has no other way to
+			// mark it), so the count of characters stays what the line
+			// carried.
 			if v&rfc2217.LineFraming != 0 {
 				*damage |= uart16550.FramingError
 			}

@@ -190,3 +190,36 @@ func TestRemoteRaw(t *testing.T) {
 		t.Errorf("server got %q after the reconnect", got)
 	}
 }
+
+// Close ends a wire whose server has stopped reading while a write of the
+// port is under way: Close returns, the goroutines end (leakcheck), and
+// the port finishes the write into the closed wire as into an unplugged
+// cable, counting it lost. (Whether the wire's socket write is blocked at
+// that moment, which Close cuts with a deadline, depends on how much the
+// socket buffers took; the test cannot see it.)
+func TestRemoteCloseWhileBlocked(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	d := openDevice(t, "B")
+	r := wire.DialRemote(d, ln.Addr().String(), fastRetry(true))
+	c := accept(t, ln)
+	waitModem(t, d, msrCarrier, msrCarrier)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	w := driver.NewWrite(big)
+	d.Submit(w)
+	// The write is under way once the server sees its first bytes; then
+	// the server reads no more.
+	readFull(t, c, 16)
+	r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	if st, err := w.Wait(ctx); err != nil || !st.OK() {
+		t.Fatalf("the write after Close: %v %v", st, err)
+	}
+	if st := r.State(); st.LostTx > uint64(len(big)-16) || st.Connected {
+		t.Errorf("state %+v after Close, with %d bytes written and 16 read", st, len(big))
+	}
+}
