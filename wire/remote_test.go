@@ -30,6 +30,17 @@ func fastRetry(raw bool) wire.RemoteOptions {
 	return wire.RemoteOptions{Raw: raw, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}
 }
 
+// listen is a loopback listener that closes with the test.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
 // openDevice is an open port at timing off.
 func openDevice(t *testing.T, name string) *driver.Device {
 	t.Helper()
@@ -198,11 +209,7 @@ func TestRemoteRaw(t *testing.T) {
 // that moment, which Close cuts with a deadline, depends on how much the
 // socket buffers took; the test cannot see it.)
 func TestRemoteCloseWhileBlocked(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listen(t)
 	d := openDevice(t, "B")
 	r := wire.DialRemote(d, ln.Addr().String(), fastRetry(true))
 	c := accept(t, ln)
