@@ -3,6 +3,7 @@ package wire
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/vcomd/vcomd/rfc2217"
 )
@@ -10,10 +11,16 @@ import (
 // WaitRemote waits until cond holds for r's state, woken by each change
 // of the connection rather than by polling, and returns that state.
 func WaitRemote(ctx context.Context, r *Remote, cond func(RemoteState) bool) (RemoteState, error) {
+	return waitState(ctx, &r.mu, func() (RemoteState, chan struct{}) { return r.state, r.stateChanged }, cond)
+}
+
+// waitState waits until cond holds for what get returns, read under mu,
+// woken by the channel get returns with it, which is closed at a change.
+func waitState[S any](ctx context.Context, mu *sync.Mutex, get func() (S, chan struct{}), cond func(S) bool) (S, error) {
 	for {
-		r.mu.Lock()
-		st, ch := r.state, r.stateChanged
-		r.mu.Unlock()
+		mu.Lock()
+		st, ch := get()
+		mu.Unlock()
 		if cond(st) {
 			return st, nil
 		}
@@ -56,4 +63,11 @@ func WaitSettled(ctx context.Context, r *Remote) error {
 			return fmt.Errorf("unanswered %v, queued %d: %w", r.sess.asked, len(r.out), ctx.Err())
 		}
 	}
+}
+
+// WaitExec waits until cond holds for e's state, woken by each start and
+// exit of the child rather than by polling, and returns that state. An
+// exit's change comes after the port's lines went down.
+func WaitExec(ctx context.Context, e *Exec, cond func(ExecState) bool) (ExecState, error) {
+	return waitState(ctx, &e.mu, func() (ExecState, chan struct{}) { return e.state, e.stateChanged }, cond)
 }
