@@ -96,6 +96,11 @@ type Port struct {
 	// reaches: "rfc2217://HOST:PORT" or "socket://HOST:PORT" (see
 	// ParseTarget); "" for the other kinds.
 	Connect string
+	// ExecRestart, for an exec: target only, starts the device program
+	// again (with backoff) each time it exits; off, the port is left with
+	// DSR and DCD down after the first exit. Default on: the file's
+	// [[connect]] restart key, and nothing else, turns it off.
+	ExecRestart bool
 	// Link is the absolute path of the symlink to the pty; default
 	// Config.Dir/Name. It is "" for a served port, which has no pty: the
 	// network is its front.

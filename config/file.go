@@ -57,6 +57,7 @@ type fileLoopback struct {
 type fileConnect struct {
 	Name    *string `toml:"name"`
 	Address *string `toml:"address"`
+	Restart *bool   `toml:"restart"`
 }
 
 type fileServe struct {
@@ -98,6 +99,7 @@ var schema = map[string]string{
 	"connect":         "an array of tables ([[connect]])",
 	"connect.name":    "a string",
 	"connect.address": "a string",
+	"connect.restart": "true or false",
 	"serve":           "an array of tables ([[serve]])",
 	"serve.port":      "a string",
 	"serve.address":   "a string",
@@ -138,6 +140,8 @@ type portDef struct {
 	kind   Kind
 	a, b   string // b is "" but for a pair
 	target string // a connect port's, checked; "" for the other kinds
+	// noRestart leaves an exec: target's program stopped once it exits.
+	noRestart bool
 }
 
 // what names the entry in messages: pair "a:b", loopback "a" or
@@ -391,10 +395,18 @@ func (doc *fileDoc) check() (*fileConfig, error) {
 		case cn.Address == nil:
 			return nil, fmt.Errorf("[[connect]] #%d: missing address", i+1)
 		}
-		if _, err := parseTarget(*cn.Address); err != nil {
+		t, err := parseTarget(*cn.Address)
+		if err != nil {
 			return nil, fmt.Errorf("connect %q: address %q: %v", *cn.Name, *cn.Address, err)
 		}
-		fc.ports = append(fc.ports, portDef{kind: KindConnect, a: *cn.Name, target: *cn.Address})
+		d := portDef{kind: KindConnect, a: *cn.Name, target: *cn.Address}
+		if cn.Restart != nil {
+			if t.Kind != TargetExec {
+				return nil, fmt.Errorf("connect %q: restart: only an exec: target has a program to restart (address %q is a %s)", *cn.Name, *cn.Address, t.Kind)
+			}
+			d.noRestart = !*cn.Restart
+		}
+		fc.ports = append(fc.ports, d)
 	}
 	for i, sv := range doc.Serve {
 		s, err := sv.check(i)

@@ -72,6 +72,10 @@ func netErrorCases() []errorCase {
 			want: `config {file}: connect "r r": port name "r r": has ' '`},
 		{name: "[[connect]] unknown key", file: "[[connect]]\nname = \"r\"\naddress = \"socket://h:1\"\nbaud = 9600\n",
 			want: `config {file}: line 4: unknown key "baud" in [[connect]]`},
+		{name: "[[connect]] restart of a server", file: "[[connect]]\nname = \"r\"\naddress = \"socket://h:1\"\nrestart = false\n",
+			want: `config {file}: connect "r": restart: only an exec: target has a program to restart (address "socket://h:1" is a socket)`},
+		{name: "[[connect]] restart not a bool", file: "[[connect]]\nname = \"m\"\naddress = \"exec:cat\"\nrestart = \"no\"\n",
+			want: `config {file}: line 4: restart: want true or false, not a string`},
 		{name: "[[connect]] in a pair", file: netFile("[[connect]]\nname = \"ttyV1\"\naddress = \"socket://h:1\"\n"),
 			want: `config {file}: connect "ttyV1": port "ttyV1" is already in pair "ttyV0:ttyV1"`},
 
@@ -560,6 +564,50 @@ func TestParseTargetKinds(t *testing.T) {
 	for in, want := range bad {
 		if _, err := ParseTarget(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseTarget(%q) = %v, want an error containing %q", in, err, want)
+		}
+	}
+}
+
+// An exec: target's program is restarted unless its [[connect]] block says
+// restart = false; flags and WithConnect take the default.
+func TestExecRestartKey(t *testing.T) {
+	path := writeConfig(t, `[[connect]]
+name = "m0"
+address = "exec:cat"
+
+[[connect]]
+name = "m1"
+address = "exec:cat"
+restart = false
+
+[[connect]]
+name = "m2"
+address = "exec:cat"
+restart = true
+`)
+	c := mustParse(t, []string{"--config", path, "--connect", "m3=exec:sh -c 'exit 1'", "--connect", "r=socket://h:1"}, noEnv, true)
+	for name, want := range map[string]bool{"m0": true, "m1": false, "m2": true, "m3": true, "r": false} {
+		if p, ok := c.PortByName(name); !ok || p.ExecRestart != want {
+			t.Errorf("%s: ExecRestart %v, want %v", name, p.ExecRestart, want)
+		}
+	}
+	n, err := c.WithConnect("m4", "exec:cat", NewPorts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := n.PortByName("m4"); !p.ExecRestart {
+		t.Errorf("WithConnect exec: ExecRestart off, want the default on")
+	}
+	data, err := encodeFile(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := mustParse(t, []string{"--config", writeConfig(t, string(data))}, noEnv, true)
+	for _, name := range []string{"m0", "m1", "m2", "m3", "m4", "r"} {
+		a, _ := again.PortByName(name)
+		b, _ := n.PortByName(name)
+		if a != b {
+			t.Errorf("%s read back as %+v, want %+v", name, a, b)
 		}
 	}
 }

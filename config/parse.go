@@ -325,6 +325,9 @@ func (b *builder) add(d portDef) error {
 	case KindConnect:
 		p := newPort(d.a, KindConnect, "")
 		p.Connect = d.target
+		if t, err := parseTarget(d.target); err == nil && t.Kind == TargetExec {
+			p.ExecRestart = !d.noRestart
+		}
 		b.append(p, what)
 		b.c.Connects = append(b.c.Connects, d.a)
 	default:
