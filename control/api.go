@@ -34,6 +34,9 @@ type Port struct {
 	Serve *ServeState `json:"serve,omitempty"`
 	// Remote is the wire of a connect port: the server its pins reach.
 	Remote *RemoteState `json:"remote,omitempty"`
+	// Exec is the wire of a connect port whose far end is a device
+	// program (exec:COMMAND).
+	Exec *ExecState `json:"exec,omitempty"`
 }
 
 // ServeState is a served port's network front.
@@ -59,6 +62,17 @@ type RemoteState struct {
 	LostTx    uint64    `json:"lost_tx"`        // bytes sent while no server took them
 	LastError string    `json:"last_error,omitempty"`
 	Peer      string    `json:"peer,omitempty"` // the server's RFC 2217 signature
+}
+
+// ExecState is a connect port's device program.
+type ExecState struct {
+	Command  string    `json:"command"`        // as given, run by /bin/sh -c
+	PID      int       `json:"pid,omitempty"`  // the running child's
+	Running  bool      `json:"running"`        // a child runs (DSR and CTS are up)
+	Since    time.Time `json:"since,omitzero"` // when it started or exited last
+	Restarts uint64    `json:"restarts"`       // starts after the first
+	LastExit string    `json:"last_exit,omitempty"`
+	LostTx   uint64    `json:"lost_tx"` // bytes sent while no child took them
 }
 
 // AddRequest is the body of POST /v1/ports: a pair, a loopback or a

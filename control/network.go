@@ -9,7 +9,7 @@ import (
 	"github.com/vcomd/vcomd/wire"
 )
 
-// describeNetwork adds to d what a port's network front or remote wire
+// describeNetwork adds to d what a port's network front or connect wire
 // says of itself.
 func describeNetwork(d *Port, p *daemon.Port, cfg *config.Config) {
 	if srv := p.Server(); srv != nil {
@@ -42,6 +42,17 @@ func describeNetwork(d *Port, p *daemon.Port, cfg *config.Config) {
 			LostTx:    st.LostTx,
 			LastError: st.LastError,
 			Peer:      st.Peer,
+		}
+	case *wire.Exec:
+		st := w.State()
+		d.Exec = &ExecState{
+			Command:  st.Command,
+			PID:      st.PID,
+			Running:  st.Running,
+			Since:    st.Since,
+			Restarts: st.Restarts,
+			LastExit: st.LastExit,
+			LostTx:   st.LostTx,
 		}
 	}
 }

@@ -57,9 +57,9 @@ type Port struct {
 	conn   Connection       // the wire, for a connect port
 }
 
-// Connection is a connect port's wire: a remote server, and next a device,
-// a program or a recording. Its state is its own type's (control shows
-// each kind's).
+// Connection is a connect port's wire: a remote server or a device program
+// (wire.Exec), and next a device or a recording. Its state is its own
+// type's (control shows each kind's).
 type Connection interface {
 	// String names what the wire reaches: "rfc2217://host:port".
 	String() string
@@ -405,6 +405,15 @@ func (d *Daemon) connect(p *Port) error {
 	switch t.Kind {
 	case config.TargetRFC2217, config.TargetSocket:
 		p.conn = wire.DialRemote(p.dev, t.Addr, wire.RemoteOptions{Raw: t.Kind == config.TargetSocket, Logger: d.log})
+		return nil
+	case config.TargetExec:
+		// The control socket is Dir's whatever the ports (Dir cannot move
+		// while any run), and the child drives DCD and RI through it.
+		p.conn = wire.StartExec(p.dev, t.Command, wire.ExecOptions{
+			Logger:    d.log,
+			Socket:    filepath.Join(d.cfg.Dir, config.SocketName),
+			NoRestart: !p.Spec.ExecRestart,
+		})
 		return nil
 	}
 	return fmt.Errorf("connect %q: a %s wire is not built yet", p.Spec.Connect, t.Kind)

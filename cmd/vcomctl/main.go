@@ -274,6 +274,11 @@ func wiring(p control.Port) string {
 			state = "not connected"
 		}
 		return "connect " + p.Remote.Address + ", " + state
+	case p.Exec != nil:
+		if p.Exec.Running {
+			return fmt.Sprintf("connect exec:%s, pid %d", p.Exec.Command, p.Exec.PID)
+		}
+		return "connect exec:" + p.Exec.Command + ", not running"
 	}
 	return p.Wiring
 }
@@ -324,6 +329,17 @@ func printStatus(w io.Writer, p control.Port) {
 		}
 		if r.LastError != "" {
 			fmt.Fprintf(w, "  last error: %s", r.LastError)
+		}
+		fmt.Fprintln(w)
+	}
+	if x := p.Exec; x != nil {
+		fmt.Fprintf(w, "exec       %s  running %s", x.Command, onOffText(x.Running))
+		if x.Running {
+			fmt.Fprintf(w, "  pid %d", x.PID)
+		}
+		fmt.Fprintf(w, "  restarts %d  lost tx %d", x.Restarts, x.LostTx)
+		if x.LastExit != "" {
+			fmt.Fprintf(w, "  last exit: %s", x.LastExit)
 		}
 		fmt.Fprintln(w)
 	}
