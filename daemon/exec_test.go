@@ -14,11 +14,14 @@ import (
 
 // An exec: connect port: its pty reaches the child's stdin and stdout,
 // the child finds the daemon's control socket and its port's name in its
-// environment, and removing the port from the config ends the child.
+// environment, and removing the port from the config ends the child. A
+// port whose command does not exist is made all the same, and keeps
+// trying, beside the others.
 func TestConnectExec(t *testing.T) {
 	defer leakcheck.Verify(t)
 	dir := filepath.Join(t.TempDir(), "vcom")
-	args := []string{"--dir", dir, "--loopback", "l", "--connect", `m=exec:read hello; echo "$VCOM_PORT $VCOM_SOCKET"; exec cat`}
+	args := []string{"--dir", dir, "--loopback", "l", "--connect", `m=exec:read hello; echo "$VCOM_PORT $VCOM_SOCKET"; exec cat`,
+		"--connect", "bad=exec:no-such-device-program"}
 	d, err := daemon.New(parse(t, args...), daemon.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +54,9 @@ func TestConnectExec(t *testing.T) {
 	}
 	if got := vcomtest.ReadN(t, sp, 11, watchdog); string(got) != "through cat" {
 		t.Errorf("read back %q through cat", got)
+	}
+	if bad, ok := d.Port("bad"); !ok || bad.Connection() == nil {
+		t.Errorf("no port for the command that does not exist")
 	}
 	if err := d.Apply(parse(t, args[:4]...)); err != nil {
 		t.Fatal(err)

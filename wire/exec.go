@@ -85,7 +85,9 @@ type ExecState struct {
 // line. While a child runs, DSR and CTS are up; DCD and RI are the
 // child's to set through the control API (VCOM_SOCKET, VCOM_PORT), as a
 // modem raises its carrier. Break and DTR/RTS do not reach the child: it
-// can read them with vcomctl status.
+// can read them with vcomctl status. The child runs in a process group of
+// its own, and what it leaves running there when it exits is killed: the
+// device is the group.
 type Exec struct {
 	dev     *driver.Device
 	command string
@@ -213,6 +215,14 @@ func (e *Exec) stateChangedLocked() {
 	e.stateChanged = make(chan struct{})
 }
 
+// setLines puts DSR and CTS up or down and waits until the device has
+// applied it, which it does at once, or at its Close.
+func (e *Exec) setLines(up bool) {
+	applied := make(chan struct{})
+	e.dev.InputThen(func() { close(applied) }, execLines(up))
+	<-applied
+}
+
 // execLines is the port's DSR and CTS with a child running or not. DCD
 // and RI are off in the same input; the control API's forced values,
 // which the child sets, override them.
@@ -286,13 +296,14 @@ func (e *Exec) runChild() (string, error) {
 	}
 	pid := cmd.Process.Pid
 	e.mu.Lock()
-	e.child = c
-	e.state.PID, e.state.Running, e.state.Since = pid, true, time.Now()
-	e.stateChangedLocked()
-	e.wakeLocked()
+	e.child = c // from now on what the port sends is queued for it
 	e.mu.Unlock()
 	e.log.Info().Int("pid", pid).Msg("device program started")
-	e.dev.Input(execLines(true))
+	e.setLines(true)
+	e.mu.Lock()
+	e.state.PID, e.state.Running, e.state.Since = pid, true, time.Now()
+	e.stateChangedLocked() // after the lines, as at the exit
+	e.mu.Unlock()
 
 	var g sync.WaitGroup
 	writerStop := make(chan struct{})
@@ -395,10 +406,7 @@ func (e *Exec) ended(status string) {
 	e.out, e.child = nil, nil
 	e.mu.Unlock()
 	e.lose(lost...)
-	// Both complete at once, or at the device's Close.
-	applied := make(chan struct{})
-	e.dev.InputThen(func() { close(applied) }, execLines(false))
-	<-applied
+	e.setLines(false)
 	mi := ioctl.ModemInputs{Mask: ioctl.MSRDCD | ioctl.MSRRI}
 	if st, err := e.dev.Call(context.Background(), driver.NewIoctl(ioctl.SetModemInputs, mi)); err != nil && st != driver.StatusDeviceRemoved {
 		e.log.Warn().Err(err).Msg("could not drop DCD and RI after the device program exited")

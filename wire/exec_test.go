@@ -17,6 +17,7 @@ import (
 	"github.com/vcomd/vcomd/driver"
 	"github.com/vcomd/vcomd/ioctl"
 	"github.com/vcomd/vcomd/wire"
+	"golang.org/x/sys/unix"
 )
 
 // newLog is a logger whose lines (JSON) the test can wait for.
@@ -264,12 +265,28 @@ func TestExecCloseStubborn(t *testing.T) {
 		t.Fatalf("child said %q", line)
 	}
 	pid := e.State().PID
+	// The sleep is no child of the test's: its end is seen on a pidfd.
+	pidfd, err := unix.PidfdOpen(bg, 0)
+	if err != nil {
+		t.Fatalf("pidfd of the background sleep: %v", err)
+	}
+	defer unix.Close(pidfd)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<14) // 256 KiB, beyond a pipe's buffer
 	w := driver.NewWrite(big)
 	d.Submit(w)
 	e.Close()
-	if !gone(pid) || !gone(bg) {
-		t.Errorf("after Close: shell (pid %d) gone %v, its background sleep (pid %d) gone %v", pid, gone(pid), bg, gone(bg))
+	if !gone(pid) {
+		t.Errorf("after Close: the shell (pid %d) still runs", pid)
+	}
+	// SIGKILL takes effect a moment after it is sent: wait for the
+	// sleep's exit, bounded by the watchdog.
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, int(watchdog/time.Millisecond))
+	for errors.Is(err, unix.EINTR) { // the runtime's preemption signals
+		n, err = unix.Poll(fds, int(watchdog/time.Millisecond))
+	}
+	if n != 1 || err != nil {
+		t.Errorf("the background sleep (pid %d) did not end after Close: %d %v", bg, n, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()
