@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vcomd/vcomd/control"
 )
 
 // guard is the example modem's escape pause in these tests: short, so
@@ -34,9 +36,14 @@ func TestExecModemMinicom(t *testing.T) {
 	// pid (in vcomctl status) is the one to signal.
 	ports := startPorts(t, 1, "--connect", "ttyM0=exec:exec "+modem+" -guard "+guard.String())
 	socket := filepath.Join(filepath.Dir(ports["ttyM0"]), "vcomd.sock")
-	x := status(t, socket, "ttyM0").Exec
-	if x == nil || !x.Running || x.PID == 0 || !strings.HasSuffix(x.Command, "-guard 200ms") {
-		t.Fatalf("exec state %+v, want the modem running", x)
+	// The port is announced once made; the modem starts on its own.
+	var x *control.ExecState
+	eventually(t, "the modem running", func() (bool, any) {
+		x = status(t, socket, "ttyM0").Exec
+		return x != nil && x.Running, x
+	})
+	if x.PID == 0 || !strings.HasSuffix(x.Command, "-guard 200ms") {
+		t.Fatalf("exec state %+v", x)
 	}
 
 	tm := startTmux(t, "minicom -o -b 9600 -D "+ports["ttyM0"])
