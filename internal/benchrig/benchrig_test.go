@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,5 +186,80 @@ func TestVcomdReloadNoConfig(t *testing.T) {
 	defer v.Stop()
 	if err := v.Reload(ctx, "l0"); err == nil || !strings.Contains(err.Error(), "config file") {
 		t.Errorf("Reload without a config file: %v", err)
+	}
+}
+
+// socat's tcp-listen bridge is up once started: its link is a pty and a
+// client connects; Stop ends it.
+func TestSocatTCP(t *testing.T) {
+	bin, err := LookSocat()
+	if err != nil {
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := StartSocatTCP(ctx, bin, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	isPTYLink(t, s.Link)
+	c, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(s.PID()) {
+		t.Errorf("socat pid %d still exists after Stop", s.PID())
+	}
+}
+
+// ser2net serving a vcomd pair's end listens once started; its version
+// is read; a device it cannot open still lets it listen (it opens at a
+// client's connect), and a binary that is no ser2net fails the start
+// with what it said.
+func TestSer2net(t *testing.T) {
+	bin, err := LookSer2net()
+	if err != nil {
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if v, err := Ser2netVersion(ctx, bin); err != nil || !strings.HasPrefix(v, "4.") {
+		t.Errorf("Ser2netVersion = %q, %v", v, err)
+	}
+	if _, err := Ser2netVersion(ctx, "/bin/true"); err == nil {
+		t.Error("/bin/true passed for ser2net 4")
+	}
+	v, err := StartVcomd(ctx, VcomdConfig{Bin: vcomd, Dir: filepath.Join(t.TempDir(), "vcom"), Pairs: 1, Timing: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Stop()
+	s, err := StartSer2net(ctx, Ser2netConfig{Bin: bin, Dir: t.TempDir(), Device: v.Pairs[0].A})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(s.PID()) {
+		t.Errorf("ser2net pid %d still exists after Stop", s.PID())
+	}
+	if _, err := StartSer2net(ctx, Ser2netConfig{Bin: "/bin/false", Dir: t.TempDir(), Device: "/dev/null"}); err == nil || !strings.Contains(err.Error(), "exited") {
+		t.Errorf("StartSer2net of a failing program: %v", err)
+	}
+}
+
+func TestHostPort(t *testing.T) {
+	if a, err := HostPort("rfc2217://127.0.0.1:4000"); err != nil || a != "127.0.0.1:4000" {
+		t.Errorf("HostPort(rfc2217://127.0.0.1:4000) = %q, %v", a, err)
+	}
+	for _, bad := range []string{"127.0.0.1:4000", "telnet://h:1", "socket://"} {
+		if _, err := HostPort(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("HostPort(%q): %v", bad, err)
+		}
 	}
 }
