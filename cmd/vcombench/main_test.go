@@ -49,9 +49,9 @@ func TestVerdicts(t *testing.T) {
 
 func TestReport(t *testing.T) {
 	var b bytes.Buffer
-	report{machine: describeMachine("1.2.3"), plan: shortPlan, rows: []row{{measure: "m", vcomd: "1", socat: "2", ratio: "0.50×", verdict: "met"}}}.write(&b)
+	report{machine: describeMachine("1.2.3", "4.5.6"), plan: shortPlan, rows: []row{{measure: "m", vcomd: "1", socat: "2", ratio: "0.50×", verdict: "met"}}}.write(&b)
 	out := b.String()
-	for _, want := range []string{"socat 1.2.3", "(short plan)", "| m | 1 | 2 | 0.50× | – | met |"} {
+	for _, want := range []string{" socat 1.2.3; ser2net 4.5.6", "(short plan)", "| m | 1 | 2 | 0.50× | – | met |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
