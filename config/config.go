@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,6 +32,10 @@ const (
 	KindPair Kind = "pair"
 	// KindLoopback is a port wired to itself, as with a loopback plug.
 	KindLoopback Kind = "loopback"
+	// KindConnect is a port whose wire is a remote server (RFC 2217 or raw
+	// TCP), named by Port.Connect: what the port sends goes to the server,
+	// and the server's data and modem lines are what it receives.
+	KindConnect Kind = "connect"
 )
 
 // Parity is a port's initial parity setting.
@@ -85,10 +90,15 @@ type Port struct {
 	// Kind says how the port is wired.
 	Kind Kind
 	// Peer is the name of the other end of the port's pair; "" for a
-	// loopback port.
+	// loopback or connect port.
 	Peer string
+	// Connect is, for a KindConnect port only, the server its wire
+	// reaches: "rfc2217://HOST:PORT" or "socket://HOST:PORT" (see
+	// ParseTarget); "" for the other kinds.
+	Connect string
 	// Link is the absolute path of the symlink to the pty; default
-	// Config.Dir/Name.
+	// Config.Dir/Name. It is "" for a served port, which has no pty: the
+	// network is its front.
 	Link string
 	// Mode is the pty slave's permission bits (no bits outside 0777);
 	// default 0660.
@@ -99,7 +109,10 @@ type Port struct {
 	// Group is the slave's group, a group name or a numeric gid; "" is for
 	// the caller to decide (the "dialout" group where it exists).
 	Group string
-	// Timing is the port's timing; default the global Config.Timing.
+	// Timing is the port's timing; default the global Config.Timing, but
+	// off for a connect port: the far end has a real line that takes its
+	// time already, and a second, simulated line in front of it would
+	// only halve the throughput.
 	Timing Timing
 	// FIFODepth is the size of each of the UART's FIFOs, 1 to 4096; default
 	// 16, the 16550A's. 1 behaves like a 16450 (one holding register);
@@ -113,6 +126,31 @@ type Port struct {
 	Parity Parity
 	// StopBits is the initial number of stop bits; default "1".
 	StopBits StopBits
+}
+
+// Serve is a port served on the network: the network is its front instead
+// of a pty, and the connected client is the program on the port.
+type Serve struct {
+	// Port is the served port's name (made by a pair, a loopback or a
+	// connect).
+	Port string
+	// Address is the URL as given, without its query:
+	// "rfc2217://127.0.0.1:7000" or "socket://[::1]:7000".
+	Address string
+	// Raw is true for socket:// (data only), false for rfc2217://.
+	Raw bool
+	// Addr is the host:port to listen on, from Address. The host is an IP
+	// address, "localhost", or empty for every address; the port 0 asks
+	// for any free one.
+	Addr string
+	// Allow is the client networks let in, each a prefix (a single
+	// address is a /32 or /128) with no bits set beyond its length. Empty
+	// means loopback clients only, and is refused for an Addr that
+	// listens beyond this machine.
+	Allow []netip.Prefix
+	// Handover makes a new client replace the connected one; without it,
+	// a second client is told the port is busy and closed.
+	Handover bool
 }
 
 // SocketConfig is the control socket's permissions.
@@ -152,6 +190,10 @@ type Config struct {
 	Pairs [][2]string
 	// Loopbacks holds the names of the loopback ports.
 	Loopbacks []string
+	// Connects holds the names of the connect ports, in order.
+	Connects []string
+	// Serves is every served port, in the order they were given.
+	Serves []Serve
 }
 
 // PortByName returns the port called name, and whether there is one.
@@ -162,6 +204,30 @@ func (c *Config) PortByName(name string) (Port, bool) {
 		}
 	}
 	return Port{}, false
+}
+
+// ServeOf returns the serve of the port called name, and whether it is
+// served.
+func (c *Config) ServeOf(name string) (Serve, bool) {
+	for _, s := range c.Serves {
+		if s.Port == name {
+			return s, true
+		}
+	}
+	return Serve{}, false
+}
+
+// ParseTarget reads the server a connect port reaches:
+// "rfc2217://HOST:PORT" (RFC 2217) or "socket://HOST:PORT" (raw TCP, raw
+// true). HOST is a name, an IP address, or an IPv6 address in brackets;
+// PORT is 1 to 65535. hostport is HOST:PORT, for net.Dial. The error names
+// s and what is wrong with it.
+func ParseTarget(s string) (raw bool, hostport string, err error) {
+	raw, hostport, err = parseTarget(s)
+	if err != nil {
+		return false, "", fmt.Errorf("target %q: %v", s, err)
+	}
+	return raw, hostport, nil
 }
 
 // newPort returns a port with every default but Link and Timing, which
@@ -208,6 +274,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("socket: group %q: %v", c.Socket.Group, err)
 	}
 
+	served := make(map[string]string, len(c.Serves)) // port name → its serve's address
+	for _, sv := range c.Serves {
+		if _, dup := served[sv.Port]; !dup {
+			served[sv.Port] = sv.Address
+		}
+	}
 	byName := make(map[string]Port, len(c.Ports))
 	byLink := make(map[string]string, len(c.Ports))
 	for _, p := range c.Ports {
@@ -216,6 +288,16 @@ func (c *Config) Validate() error {
 		}
 		if _, dup := byName[p.Name]; dup {
 			return fmt.Errorf("port %q is defined twice", p.Name)
+		}
+		byName[p.Name] = p
+		if addr, ok := served[p.Name]; ok {
+			if p.Link != "" {
+				return fmt.Errorf("port %q: link %q: a served port has no link (the network is its front, at %s)", p.Name, p.Link, addr)
+			}
+			if err := p.checkSettings(); err != nil {
+				return fmt.Errorf("port %q: %v", p.Name, err)
+			}
+			continue
 		}
 		if err := p.check(); err != nil {
 			return fmt.Errorf("port %q: %v", p.Name, err)
@@ -226,11 +308,10 @@ func (c *Config) Validate() error {
 		if other, dup := byLink[p.Link]; dup {
 			return fmt.Errorf("port %q: link %q is also the link of port %q", p.Name, p.Link, other)
 		}
-		byName[p.Name] = p
 		byLink[p.Link] = p.Name
 	}
 
-	placed := make(map[string]string, len(c.Ports)) // port name → "pair "a:b"" or "loopback"
+	placed := make(map[string]string, len(c.Ports)) // port name → `pair "a:b"`, `loopback "a"` or `connect "a"`
 	for _, pr := range c.Pairs {
 		what := fmt.Sprintf("pair %q", pr[0]+":"+pr[1])
 		if pr[0] == pr[1] {
@@ -252,26 +333,31 @@ func (c *Config) Validate() error {
 			placed[name] = what
 		}
 	}
-	for _, name := range c.Loopbacks {
-		what := fmt.Sprintf("loopback %q", name)
-		p, ok := byName[name]
-		if !ok {
-			return fmt.Errorf("%s: port %q is not defined", what, name)
+	for _, list := range []struct {
+		kind  Kind
+		names []string
+	}{{KindLoopback, c.Loopbacks}, {KindConnect, c.Connects}} {
+		for _, name := range list.names {
+			what := portDef{kind: list.kind, a: name}.what()
+			p, ok := byName[name]
+			if !ok {
+				return fmt.Errorf("%s: port %q is not defined", what, name)
+			}
+			if prev, dup := placed[name]; dup {
+				return fmt.Errorf("%s: port %q is already %s", what, name, prevPhrase(prev))
+			}
+			if p.Kind != list.kind || p.Peer != "" {
+				return fmt.Errorf("%s: port %q has kind %q and peer %q", what, name, p.Kind, p.Peer)
+			}
+			placed[name] = what
 		}
-		if prev, dup := placed[name]; dup {
-			return fmt.Errorf("%s: port %q is already %s", what, name, prevPhrase(prev))
-		}
-		if p.Kind != KindLoopback || p.Peer != "" {
-			return fmt.Errorf("%s: port %q has kind %q and peer %q", what, name, p.Kind, p.Peer)
-		}
-		placed[name] = what
 	}
 	for _, p := range c.Ports {
 		if _, ok := placed[p.Name]; !ok {
-			return fmt.Errorf("port %q is not in any pair or loopback", p.Name)
+			return fmt.Errorf("port %q is not in any pair, loopback or connect", p.Name)
 		}
 	}
-	return nil
+	return c.checkServes(byName)
 }
 
 // checkOwnFiles refuses a port whose link would be one of the files the
@@ -312,23 +398,41 @@ func isTempLinkName(name string) bool {
 	return strings.Trim(rest[i+1:], "0123456789") == ""
 }
 
-// prevPhrase turns `pair "a:b"` into `in pair "a:b"` and `loopback "a"` into
-// `a loopback`, for "port x is already ...".
+// prevPhrase turns `pair "a:b"` into `in pair "a:b"`, `loopback "a"` into
+// `a loopback` and `connect "a"` into `a connect port`, for "port x is
+// already ...".
 func prevPhrase(prev string) string {
-	if strings.HasPrefix(prev, "loopback") {
+	switch {
+	case strings.HasPrefix(prev, "loopback"):
 		return "a loopback"
+	case strings.HasPrefix(prev, "connect"):
+		return "a connect port"
 	}
 	return "in " + prev
 }
 
-// check checks a port's own settings (not its name, kind or peer). The
-// error names the setting by its TOML key.
+// check checks a port's own settings (not its name, kind or peer),
+// including its link, which every port but a served one has. The error
+// names the setting by its TOML key.
 func (p *Port) check() error {
 	if p.Link == "" {
 		return errors.New("link: not set")
 	}
 	if !filepath.IsAbs(p.Link) {
 		return fmt.Errorf("link %q: must be an absolute path", p.Link)
+	}
+	return p.checkSettings()
+}
+
+// checkSettings checks what check does but the link.
+func (p *Port) checkSettings() error {
+	switch {
+	case p.Kind == KindConnect:
+		if _, _, err := parseTarget(p.Connect); err != nil {
+			return fmt.Errorf("address %q: %v", p.Connect, err)
+		}
+	case p.Connect != "":
+		return fmt.Errorf("connect %q: only a connect port has a server to reach", p.Connect)
 	}
 	if err := checkMode(p.Mode); err != nil {
 		return fmt.Errorf("mode %04o: %v", uint32(p.Mode), err)

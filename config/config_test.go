@@ -133,6 +133,16 @@ func TestSample(t *testing.T) {
 	if !ok || l0.Kind != KindLoopback || l0.Peer != "" || l0.Link != "/run/vcom/ttyL0" || l0.Timing != TimingRealistic {
 		t.Errorf("ttyL0 = %+v", l0)
 	}
+	r0, _ := c.PortByName("ttyR0")
+	if r0.Kind != KindConnect || r0.Connect != "rfc2217://ser2net.example.net:2217" || r0.Link != "/run/vcom/ttyR0" ||
+		r0.Timing != TimingOff || !reflect.DeepEqual(c.Connects, []string{"ttyR0"}) {
+		t.Errorf("ttyR0 = %+v, connects %v", r0, c.Connects)
+	}
+	wantServes := []Serve{{Port: "ttyV1", Address: "rfc2217://0.0.0.0:7000", Addr: "0.0.0.0:7000",
+		Allow: prefixes("192.168.1.0/24", "10.1.2.3/32")}}
+	if v1, _ := c.PortByName("ttyV1"); v1.Link != "" || !reflect.DeepEqual(c.Serves, wantServes) {
+		t.Errorf("ttyV1 link %q, serves %+v", v1.Link, c.Serves)
+	}
 	if _, ok := c.PortByName("nope"); ok {
 		t.Error("PortByName found a port that is not there")
 	}
@@ -307,7 +317,7 @@ func TestHelp(t *testing.T) {
 	}
 	var b bytes.Buffer
 	Usage(&b)
-	for _, f := range []string{"-config", "-dir", "-pair", "-loopback", "-timing", "-log-level", "-log-format"} {
+	for _, f := range []string{"-config", "-dir", "-pair", "-loopback", "-connect", "-serve", "-timing", "-log-level", "-log-format"} {
 		if !strings.Contains(b.String(), f) {
 			t.Errorf("usage lacks %s:\n%s", f, b.String())
 		}
@@ -331,7 +341,7 @@ type errorCase struct {
 // errorCases are TestErrors' table, which FuzzParse is seeded from too.
 func errorCases() []errorCase {
 	long := strings.Repeat("x", 65)
-	return []errorCase{
+	cases := []errorCase{
 		// flags
 		{name: "pair without colon", args: []string{"--pair", "ttyV0"}, want: `--pair "ttyV0": want A:B`},
 		{name: "pair with two colons", args: []string{"--pair", "a:b:c"}, want: `--pair "a:b:c": want A:B`},
@@ -374,7 +384,7 @@ func errorCases() []errorCase {
 
 		// [[port]] blocks
 		{name: "port defined twice", file: pairFile("[[port]]\nname = \"ttyV0\"\n"), want: `config {file}: port "ttyV0" is defined twice`},
-		{name: "port in no pair", file: pairFile("[[port]]\nname = \"x\"\n"), want: `config {file}: port "x" is not in any pair or loopback`},
+		{name: "port in no pair", file: pairFile("[[port]]\nname = \"x\"\n"), want: `config {file}: port "x" is not in any pair, loopback or connect`},
 		{name: "port block without name", file: "[[port]]\nmode = \"0600\"\n", want: `config {file}: [[port]] #1: missing name`},
 		{name: "fifo depth 0", file: pairFile("fifo_depth = 0\n"), want: `config {file}: port "ttyV0": fifo_depth 0: must be 1..4096`},
 		{name: "fifo depth too big", file: pairFile("fifo_depth = 4097\n"), want: `port "ttyV0": fifo_depth 4097: must be 1..4096`},
@@ -419,6 +429,7 @@ func errorCases() []errorCase {
 		{name: "wrong type of table", file: "socket = 5\n", want: `config {file}: line 1: socket: want a table, not an integer`},
 		{name: "wrong type of bool", file: "framing_errors = \"yes\"\n", want: `line 1: framing_errors: want true or false, not a string`},
 	}
+	return append(cases, netErrorCases()...)
 }
 
 func TestErrors(t *testing.T) {
@@ -468,11 +479,7 @@ func TestValidate(t *testing.T) {
 	if err := validConfig().Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
-	cases := []struct {
-		name   string
-		change func(c *Config)
-		want   string
-	}{
+	cases := []validateCase{
 		{"no dir", func(c *Config) { c.Dir = "" }, "dir: not set"},
 		{"relative dir", func(c *Config) { c.Dir = "x" }, `dir "x": must be an absolute path`},
 		{"timing", func(c *Config) { c.Timing = "fast" }, `timing "fast": want realistic or off`},
@@ -502,13 +509,27 @@ func TestValidate(t *testing.T) {
 		{"loopback in a pair", func(c *Config) { c.Loopbacks = append(c.Loopbacks, "a") }, `loopback "a": port "a" is already in pair "a:b"`},
 		{"loopback twice", func(c *Config) { c.Loopbacks = append(c.Loopbacks, "l") }, `loopback "l": port "l" is already a loopback`},
 		{"loopback of no port", func(c *Config) { c.Loopbacks[0] = "z" }, `loopback "z": port "z" is not defined`},
-		{"port in nothing", func(c *Config) { c.Loopbacks = nil }, `port "l" is not in any pair or loopback`},
+		{"port in nothing", func(c *Config) { c.Loopbacks = nil }, `port "l" is not in any pair, loopback or connect`},
 		{"kind disagrees", func(c *Config) { c.Ports[2].Kind = KindPair }, `loopback "l": port "l" has kind "pair"`},
 		{"peer disagrees", func(c *Config) { c.Ports[1].Peer = "l" }, `pair "a:b": port "b" has kind "pair" and peer "l"`},
 	}
+	runValidateCases(t, validConfig, cases)
+}
+
+// validateCase is a change to a valid Config and the error Validate must
+// then give.
+type validateCase struct {
+	name   string
+	change func(c *Config)
+	want   string
+}
+
+// runValidateCases applies each case to a fresh config from base.
+func runValidateCases(t *testing.T, base func() *Config, cases []validateCase) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := validConfig()
+			c := base()
 			tc.change(c)
 			err := c.Validate()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

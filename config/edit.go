@@ -9,7 +9,8 @@ import (
 
 // NewPorts says how ports added at run time differ from the defaults.
 type NewPorts struct {
-	// Timing is the ports' timing; "" means the global Config.Timing.
+	// Timing is the ports' timing; "" means the global Config.Timing, or
+	// off for a connect port (see Port.Timing).
 	Timing Timing
 }
 
@@ -26,6 +27,17 @@ func (c *Config) WithLoopback(name string, opts NewPorts) (*Config, error) {
 	return c.with(portDef{kind: KindLoopback, a: name}, opts)
 }
 
+// WithConnect returns a copy of c with the connect port name added, whose
+// wire is the server at target (see ParseTarget), as WithPair does for a
+// pair.
+func (c *Config) WithConnect(name, target string, opts NewPorts) (*Config, error) {
+	d := portDef{kind: KindConnect, a: name, target: target}
+	if _, _, err := parseTarget(target); err != nil {
+		return nil, fmt.Errorf("%s: address %q: %v", d.what(), target, err)
+	}
+	return c.with(d, opts)
+}
+
 func (c *Config) with(d portDef, opts NewPorts) (*Config, error) {
 	n := c.clone()
 	b := newBuilder(n)
@@ -39,13 +51,16 @@ func (c *Config) with(d portDef, opts NewPorts) (*Config, error) {
 	for _, name := range n.Loopbacks {
 		b.where[name] = portDef{kind: KindLoopback, a: name}.what()
 	}
+	for _, name := range n.Connects {
+		b.where[name] = portDef{kind: KindConnect, a: name}.what()
+	}
 	first := len(n.Ports)
 	if err := b.add(d); err != nil {
 		return nil, fmt.Errorf("%s: %v", d.what(), err)
 	}
 	timing := opts.Timing
 	if timing == "" {
-		timing = c.Timing
+		timing = defaultTiming(d.kind, c.Timing)
 	}
 	if _, err := parseTiming(string(timing)); err != nil {
 		return nil, fmt.Errorf("%s: timing %q: %v", d.what(), timing, err)
@@ -60,18 +75,80 @@ func (c *Config) with(d portDef, opts NewPorts) (*Config, error) {
 	return n, nil
 }
 
+// WithServe returns a copy of c in which the port s.Port is served at
+// s.Address, with s.Allow and s.Handover; Raw and Addr are read from the
+// address. The options may instead be given in the address's query, as
+// with --serve (then s.Allow and s.Handover must be unset). The port loses
+// its link, the network being its front. The copy has passed Validate; c
+// is not changed.
+func (c *Config) WithServe(s Serve) (*Config, error) {
+	got, err := parseListen(s.Port, s.Address)
+	if err != nil {
+		return nil, fmt.Errorf("serve %q: address %q: %v", s.Port, s.Address, err)
+	}
+	if got.Address != s.Address {
+		if len(s.Allow) > 0 || s.Handover {
+			return nil, fmt.Errorf("serve %q: address %q: give the options in the query or apart, not both", s.Port, s.Address)
+		}
+	} else {
+		got.Allow, got.Handover = slices.Clone(s.Allow), s.Handover
+	}
+	n := c.clone()
+	for i := range n.Ports {
+		if n.Ports[i].Name == s.Port {
+			n.Ports[i].Link = ""
+		}
+	}
+	n.Serves = append(n.Serves, got)
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// WithoutServe returns a copy of c in which the port name is no longer
+// served: it is a pty again, with the default link Config.Dir/name. The
+// copy has passed Validate; c is not changed.
+func (c *Config) WithoutServe(name string) (*Config, error) {
+	i := slices.IndexFunc(c.Serves, func(s Serve) bool { return s.Port == name })
+	if i < 0 {
+		return nil, fmt.Errorf("port %q is not served", name)
+	}
+	n := c.clone()
+	n.Serves = slices.Delete(n.Serves, i, i+1)
+	for j := range n.Ports {
+		if n.Ports[j].Name == name {
+			n.Ports[j].Link = filepath.Join(n.Dir, name)
+		}
+	}
+	if err := n.Validate(); err != nil {
+		return nil, fmt.Errorf("port %q unserved: %v", name, err)
+	}
+	return n, nil
+}
+
 // ErrInPair is wrapped by Without's error when the port is one end of a
 // pair and the pair was not asked for.
 var ErrInPair = errors.New("is one end of the pair")
 
-// Without returns a copy of c without the loopback port name; with pair
-// true, name may also be either end of a pair, and the pair goes as a
-// whole (an end cannot exist alone). c is not changed.
+// ErrServed is wrapped by Without's error when a port that would go is
+// served: the serve is to be removed first (WithoutServe), so that a
+// network client is never cut off as a side effect.
+var ErrServed = errors.New("is served")
+
+// Without returns a copy of c without the loopback or connect port name;
+// with pair true, name may also be either end of a pair, and the pair goes
+// as a whole (an end cannot exist alone). A port that is served is not
+// removed. c is not changed.
 func (c *Config) Without(name string, pair bool) (*Config, error) {
 	n := c.clone()
 	var gone []string
 	if i := slices.Index(n.Loopbacks, name); i >= 0 {
 		n.Loopbacks = slices.Delete(n.Loopbacks, i, i+1)
+		gone = []string{name}
+	}
+	if i := slices.Index(n.Connects, name); i >= 0 {
+		n.Connects = slices.Delete(n.Connects, i, i+1)
 		gone = []string{name}
 	}
 	for i, pr := range n.Pairs {
@@ -88,6 +165,11 @@ func (c *Config) Without(name string, pair bool) (*Config, error) {
 	if gone == nil {
 		return nil, fmt.Errorf("port %q: no such port", name)
 	}
+	for _, g := range gone {
+		if s, ok := c.ServeOf(g); ok {
+			return nil, fmt.Errorf("port %q %w at %s: remove the serve first", g, ErrServed, s.Address)
+		}
+	}
 	n.Ports = slices.DeleteFunc(n.Ports, func(p Port) bool { return slices.Contains(gone, p.Name) })
 	return n, nil
 }
@@ -98,5 +180,10 @@ func (c *Config) clone() *Config {
 	n.Ports = slices.Clone(c.Ports)
 	n.Pairs = slices.Clone(c.Pairs)
 	n.Loopbacks = slices.Clone(c.Loopbacks)
+	n.Connects = slices.Clone(c.Connects)
+	n.Serves = slices.Clone(c.Serves)
+	for i := range n.Serves {
+		n.Serves[i].Allow = slices.Clone(n.Serves[i].Allow)
+	}
 	return &n
 }

@@ -35,6 +35,8 @@ type fileDoc struct {
 	Socket        *fileSocket     `toml:"socket"`
 	Pair          []filePair      `toml:"pair"`
 	Loopback      []fileLoopback  `toml:"loopback"`
+	Connect       []fileConnect   `toml:"connect"`
+	Serve         []fileServe     `toml:"serve"`
 	Port          []filePortBlock `toml:"port"`
 }
 
@@ -50,6 +52,18 @@ type filePair struct {
 
 type fileLoopback struct {
 	Name *string `toml:"name"`
+}
+
+type fileConnect struct {
+	Name    *string `toml:"name"`
+	Address *string `toml:"address"`
+}
+
+type fileServe struct {
+	Port     *string  `toml:"port"`
+	Address  *string  `toml:"address"`
+	Allow    []string `toml:"allow"`
+	Handover *bool    `toml:"handover"`
 }
 
 type filePortBlock struct {
@@ -81,6 +95,14 @@ var schema = map[string]string{
 	"pair.b":          "a string",
 	"loopback":        "an array of tables ([[loopback]])",
 	"loopback.name":   "a string",
+	"connect":         "an array of tables ([[connect]])",
+	"connect.name":    "a string",
+	"connect.address": "a string",
+	"serve":           "an array of tables ([[serve]])",
+	"serve.port":      "a string",
+	"serve.address":   "a string",
+	"serve.allow":     "an array of strings",
+	"serve.handover":  "true or false",
 	"port":            "an array of tables ([[port]])",
 	"port.name":       "a string",
 	"port.link":       "a string",
@@ -107,19 +129,25 @@ type fileConfig struct {
 	socketGroup   *string
 	socketMode    *os.FileMode
 	ports         []portDef
+	serves        []Serve
 	settings      []portSettings
 }
 
-// portDef is a port as a pair or loopback entry defines it.
+// portDef is a port as a pair, loopback or connect entry defines it.
 type portDef struct {
-	kind Kind
-	a, b string // b is "" for a loopback
+	kind   Kind
+	a, b   string // b is "" but for a pair
+	target string // a connect port's, checked; "" for the other kinds
 }
 
-// what names the entry in messages: pair "a:b" or loopback "a".
+// what names the entry in messages: pair "a:b", loopback "a" or
+// connect "a".
 func (d portDef) what() string {
-	if d.kind == KindLoopback {
+	switch d.kind {
+	case KindLoopback:
 		return fmt.Sprintf("loopback %q", d.a)
+	case KindConnect:
+		return fmt.Sprintf("connect %q", d.a)
 	}
 	return fmt.Sprintf("pair %q", d.a+":"+d.b)
 }
@@ -356,6 +384,25 @@ func (doc *fileDoc) check() (*fileConfig, error) {
 		}
 		fc.ports = append(fc.ports, portDef{kind: KindLoopback, a: *l.Name})
 	}
+	for i, cn := range doc.Connect {
+		switch {
+		case cn.Name == nil:
+			return nil, fmt.Errorf("[[connect]] #%d: missing name", i+1)
+		case cn.Address == nil:
+			return nil, fmt.Errorf("[[connect]] #%d: missing address", i+1)
+		}
+		if _, _, err := parseTarget(*cn.Address); err != nil {
+			return nil, fmt.Errorf("connect %q: address %q: %v", *cn.Name, *cn.Address, err)
+		}
+		fc.ports = append(fc.ports, portDef{kind: KindConnect, a: *cn.Name, target: *cn.Address})
+	}
+	for i, sv := range doc.Serve {
+		s, err := sv.check(i)
+		if err != nil {
+			return nil, err
+		}
+		fc.serves = append(fc.serves, s)
+	}
 	seen := make(map[string]bool, len(doc.Port))
 	for i, b := range doc.Port {
 		if b.Name == nil {
@@ -376,6 +423,31 @@ func (doc *fileDoc) check() (*fileConfig, error) {
 		fc.settings = append(fc.settings, s)
 	}
 	return fc, nil
+}
+
+// check reads the i'th [[serve]] block. Its options are keys of their own,
+// so its address takes no query.
+func (b *fileServe) check(i int) (Serve, error) {
+	switch {
+	case b.Port == nil:
+		return Serve{}, fmt.Errorf("[[serve]] #%d: missing port", i+1)
+	case b.Address == nil:
+		return Serve{}, fmt.Errorf("[[serve]] #%d: missing address", i+1)
+	}
+	s, err := parseListen(*b.Port, *b.Address)
+	if err != nil {
+		return Serve{}, fmt.Errorf("serve %q: address %q: %v", *b.Port, *b.Address, err)
+	}
+	if s.Address != *b.Address {
+		return Serve{}, fmt.Errorf("serve %q: address %q: give the options as the keys allow and handover of [[serve]], not in a query", *b.Port, *b.Address)
+	}
+	if len(b.Allow) > 0 {
+		if s.Allow, err = parseAllow(b.Allow); err != nil {
+			return Serve{}, fmt.Errorf("serve %q: %v", *b.Port, err)
+		}
+	}
+	setIf(&s.Handover, b.Handover)
+	return s, nil
 }
 
 // check checks each value of a [[port]] block on its own.

@@ -35,11 +35,25 @@ func encodeFile(c *Config) ([]byte, error) {
 	for _, name := range c.Loopbacks {
 		doc.Loopback = append(doc.Loopback, fileLoopback{Name: ptr(name)})
 	}
+	for _, name := range c.Connects {
+		p, _ := c.PortByName(name)
+		doc.Connect = append(doc.Connect, fileConnect{Name: ptr(name), Address: ptr(p.Connect)})
+	}
+	for _, s := range c.Serves {
+		fs := fileServe{Port: ptr(s.Port), Address: ptr(s.Address), Handover: ptr(s.Handover)}
+		for _, a := range s.Allow {
+			fs.Allow = append(fs.Allow, a.String())
+		}
+		doc.Serve = append(doc.Serve, fs)
+	}
 	for _, p := range c.Ports {
 		b := filePortBlock{
-			Name: ptr(p.Name), Link: ptr(p.Link), Mode: modeString(p.Mode), Timing: ptr(string(p.Timing)),
+			Name: ptr(p.Name), Mode: modeString(p.Mode), Timing: ptr(string(p.Timing)),
 			FIFODepth: ptr(int64(p.FIFODepth)), DataBits: ptr(int64(p.DataBits)),
 			Parity: ptr(string(p.Parity)), StopBits: string(p.StopBits),
+		}
+		if p.Link != "" { // a served port has none
+			b.Link = &p.Link
 		}
 		if p.Owner != "" {
 			b.Owner = &p.Owner
@@ -68,6 +82,10 @@ func addParseSeeds(f *testing.F) {
 	f.Add(string(defaultTOML), "--timing\noff\n--pair\nttyF0:ttyF1")
 	f.Add("", "--dir\n/tmp/v/../w\n--loopback\nttyL0\n--log-format\njson")
 	f.Add(pairFile("data_bits = 5\nstop_bits = 1.5\nparity = \"mark\"\nmode = \"0600\"\nowner = \"1000\"\n"), "")
+	f.Add(netFile(serveBlock("ttyV1", "rfc2217://[::]:7000", "allow = [\"fd00::/8\", \"10.1.2.3\"]\nhandover = true\n")+
+		"[[connect]]\nname = \"ttyR0\"\naddress = \"socket://h:1\"\n[[port]]\nname = \"ttyR0\"\ntiming = \"realistic\"\n"),
+		"--connect\nttyR1=rfc2217://10.0.0.1:2217\n--serve\nttyR1=socket://127.0.0.1:0")
+	f.Add("", "--pair\na:b\n--serve\na=rfc2217://0.0.0.0:7000?allow=192.168.1.0/24,10.0.0.1&handover\n--connect\nr=socket://[::1]:7\n--serve\nr=socket://localhost:7001")
 }
 
 // FuzzParse reads any config file with any flags. A result is an error of

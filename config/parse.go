@@ -17,17 +17,19 @@ type flagValues struct {
 	timing    string
 	logLevel  string
 	logFormat string
-	ports     []flagPort // --pair and --loopback in command-line order
+	ports     []flagPort // --pair, --loopback and --connect in command-line order
+	serves    []flagPort // --serve in command-line order
 }
 
-// flagPort is one --pair or --loopback.
+// flagPort is one --pair, --loopback, --connect or --serve.
 type flagPort struct {
-	flag  string // "pair" or "loopback"
+	flag  string // "pair", "loopback", "connect" or "serve"
 	value string
 }
 
-// portList is the flag.Value of --pair and --loopback: both append to one
-// list so that the ports keep their command-line order.
+// portList is the flag.Value of --pair, --loopback and --connect: they
+// append to one list so that the ports keep their command-line order.
+// --serve has a list of its own.
 type portList struct {
 	name string
 	list *[]flagPort
@@ -50,6 +52,8 @@ func newFlagSet(v *flagValues) *flag.FlagSet {
 	fs.StringVar(&v.dir, "dir", "", "`directory` of the port links (default /run/vcom as root, else $XDG_RUNTIME_DIR/vcom, else $TMPDIR/vcom-UID)")
 	fs.Var(portList{"pair", &v.ports}, "pair", "create the null-modem pair `A:B` (repeatable)")
 	fs.Var(portList{"loopback", &v.ports}, "loopback", "create the loopback port `NAME` (repeatable)")
+	fs.Var(portList{"connect", &v.ports}, "connect", "`NAME=URL`: create the port NAME whose wire is the server at URL, rfc2217://HOST:PORT or socket://HOST:PORT (repeatable)")
+	fs.Var(portList{"serve", &v.serves}, "serve", "`NAME=URL`: serve the port NAME at URL instead of a pty: rfc2217://HOST:PORT or socket://HOST:PORT, options ?allow=PREFIX,...&handover (repeatable; a non-loopback HOST needs allow)")
 	fs.StringVar(&v.timing, "timing", string(DefaultTiming), "`realistic` (characters take their time on the wire) or off")
 	fs.StringVar(&v.logLevel, "log-level", DefaultLogLevel, "log `level`: trace, debug, info, warn or error")
 	fs.StringVar(&v.logFormat, "log-format", "auto", "log `format`: console, json, or auto (console on a terminal)")
@@ -98,7 +102,7 @@ func Parse(args []string, env func(string) string, isRoot bool) (*Config, error)
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q: ports are given with --pair and --loopback", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q: ports are given with --pair, --loopback and --connect", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -161,12 +165,22 @@ func Parse(args []string, env func(string) string, isRoot bool) (*Config, error)
 	}
 	for _, fp := range v.ports {
 		d := portDef{kind: KindLoopback, a: fp.value}
-		if fp.flag == "pair" {
+		switch fp.flag {
+		case "pair":
 			a, bn, ok := strings.Cut(fp.value, ":")
 			if !ok || a == "" || bn == "" || strings.Contains(bn, ":") {
 				return nil, fmt.Errorf("--pair %q: want A:B", fp.value)
 			}
 			d = portDef{kind: KindPair, a: a, b: bn}
+		case "connect":
+			name, target, err := cutFlag(fp)
+			if err != nil {
+				return nil, err
+			}
+			if _, _, err := parseTarget(target); err != nil {
+				return nil, fmt.Errorf("--connect %q: %v", fp.value, err)
+			}
+			d = portDef{kind: KindConnect, a: name, target: target}
 		}
 		if err := b.add(d); err != nil {
 			return nil, fmt.Errorf("--%s %q: %v", fp.flag, fp.value, err)
@@ -178,7 +192,7 @@ func Parse(args []string, env func(string) string, isRoot bool) (*Config, error)
 		for _, s := range fc.settings {
 			p := b.port(s.name)
 			if p == nil {
-				return nil, fmt.Errorf("%s: port %q is not in any pair or loopback", fc.label, s.name)
+				return nil, fmt.Errorf("%s: port %q is not in any pair, loopback or connect", fc.label, s.name)
 			}
 			s.apply(p)
 			if err := checkFraming(int(p.DataBits), p.StopBits); err != nil {
@@ -187,17 +201,34 @@ func Parse(args []string, env func(string) string, isRoot bool) (*Config, error)
 		}
 	}
 
+	// The serves, of the file then of the flags, name ports of either;
+	// Validate checks them against the ports.
+	if fc != nil {
+		c.Serves = append(c.Serves, fc.serves...)
+	}
+	for _, fp := range v.serves {
+		name, addr, err := cutFlag(fp)
+		if err != nil {
+			return nil, err
+		}
+		s, err := parseListen(name, addr)
+		if err != nil {
+			return nil, fmt.Errorf("--serve %q: %v", fp.value, err)
+		}
+		c.Serves = append(c.Serves, s)
+	}
+
 	// What depends on the final globals.
 	if c.Dir == "" {
 		c.Dir = DefaultDir(env, isRoot)
 	}
 	for i := range c.Ports {
 		p := &c.Ports[i]
-		if p.Link == "" {
+		if _, served := c.ServeOf(p.Name); p.Link == "" && !served {
 			p.Link = filepath.Join(c.Dir, p.Name)
 		}
 		if p.Timing == "" {
-			p.Timing = c.Timing
+			p.Timing = defaultTiming(p.Kind, c.Timing)
 		}
 	}
 	if err := c.Validate(); err != nil {
@@ -207,6 +238,25 @@ func Parse(args []string, env func(string) string, isRoot bool) (*Config, error)
 		return nil, err
 	}
 	return c, nil
+}
+
+// cutFlag cuts the value NAME=URL of --connect or --serve.
+func cutFlag(fp flagPort) (name, url string, err error) {
+	name, url, ok := strings.Cut(fp.value, "=")
+	if !ok || name == "" || url == "" {
+		return "", "", fmt.Errorf("--%s %q: want NAME=URL, like ttyV0=rfc2217://127.0.0.1:7000", fp.flag, fp.value)
+	}
+	return name, url, nil
+}
+
+// defaultTiming is the timing of a port of kind whose own is not set: the
+// global one, but off for a connect port, whose far end has a real line
+// that takes its time already.
+func defaultTiming(kind Kind, global Timing) Timing {
+	if kind == KindConnect {
+		return TimingOff
+	}
+	return global
 }
 
 // Load reads the config file at path as the daemon would with --config path
@@ -248,8 +298,8 @@ func (b *builder) port(name string) *Port {
 	return &b.c.Ports[i]
 }
 
-// add adds the ports of a pair or loopback entry. The error does not name
-// the entry; the caller does.
+// add adds the ports of a pair, loopback or connect entry (whose target is
+// checked already). The error does not name the entry; the caller does.
 func (b *builder) add(d portDef) error {
 	names := []string{d.a}
 	if d.kind == KindPair {
@@ -267,11 +317,17 @@ func (b *builder) add(d portDef) error {
 		return fmt.Errorf("a port cannot be paired with itself")
 	}
 	what := d.what()
-	if d.kind == KindPair {
+	switch d.kind {
+	case KindPair:
 		b.append(newPort(d.a, KindPair, d.b), what)
 		b.append(newPort(d.b, KindPair, d.a), what)
 		b.c.Pairs = append(b.c.Pairs, [2]string{d.a, d.b})
-	} else {
+	case KindConnect:
+		p := newPort(d.a, KindConnect, "")
+		p.Connect = d.target
+		b.append(p, what)
+		b.c.Connects = append(b.c.Connects, d.a)
+	default:
 		b.append(newPort(d.a, KindLoopback, ""), what)
 		b.c.Loopbacks = append(b.c.Loopbacks, d.a)
 	}
