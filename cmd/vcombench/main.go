@@ -146,31 +146,25 @@ type benchArgs struct {
 // errChecks is a run in which a resilience check failed.
 var errChecks = errors.New("resilience checks failed")
 
-// findSocat finds socat and its version, if a step needs it.
-func findSocat(ctx context.Context, b benchArgs) (bin, version string, err error) {
-	if !slices.ContainsFunc(b.steps, func(s string) bool { return slices.Contains(socatSteps, s) }) {
-		return "", "not used", nil
-	}
-	if bin = b.socat; bin == "" {
-		if bin, err = benchrig.LookSocat(); err != nil {
-			return "", "", err
-		}
-	}
-	version, err = benchrig.SocatVersion(ctx, bin)
-	return bin, version, err
+// tool is a program some steps compare vcomd with.
+type tool struct {
+	steps   []string // that need it
+	given   string   // its binary from the flags, "" to look it up
+	look    func() (string, error)
+	version func(ctx context.Context, bin string) (string, error)
 }
 
-// findSer2net finds ser2net and its version, if a step needs it.
-func findSer2net(ctx context.Context, b benchArgs) (bin, version string, err error) {
-	if !slices.ContainsFunc(b.steps, func(s string) bool { return slices.Contains(ser2netSteps, s) }) {
+// find finds the tool and its version, if a step of steps needs it.
+func (t tool) find(ctx context.Context, steps []string) (bin, version string, err error) {
+	if !slices.ContainsFunc(steps, func(s string) bool { return slices.Contains(t.steps, s) }) {
 		return "", "not used", nil
 	}
-	if bin = b.ser2net; bin == "" {
-		if bin, err = benchrig.LookSer2net(); err != nil {
+	if bin = t.given; bin == "" {
+		if bin, err = t.look(); err != nil {
 			return "", "", err
 		}
 	}
-	version, err = benchrig.Ser2netVersion(ctx, bin)
+	version, err = t.version(ctx, bin)
 	return bin, version, err
 }
 
@@ -179,11 +173,11 @@ func bench(ctx context.Context, b benchArgs, args []string, stdout, stderr io.Wr
 	if len(args) > 0 {
 		return fmt.Errorf("unexpected argument %q", args[0])
 	}
-	socatBin, socatVersion, err := findSocat(ctx, b)
+	socatBin, socatVersion, err := tool{socatSteps, b.socat, benchrig.LookSocat, benchrig.SocatVersion}.find(ctx, b.steps)
 	if err != nil {
 		return err
 	}
-	ser2netBin, ser2netVersion, err := findSer2net(ctx, b)
+	ser2netBin, ser2netVersion, err := tool{ser2netSteps, b.ser2net, benchrig.LookSer2net, benchrig.Ser2netVersion}.find(ctx, b.steps)
 	if err != nil {
 		return err
 	}

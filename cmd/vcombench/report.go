@@ -133,11 +133,11 @@ func (r report) write(w io.Writer) {
 	fmt.Fprintf(w, "- load average (1, 5, 15 min) at the start: %s; at the end: %s\n\n", m.loadBefore, loadavg())
 	// The peer's column is socat's, and ser2net's for the rows against
 	// it (which say so).
-	peer := "socat"
+	peer, per := "socat", "vcomd/socat"
 	if slices.ContainsFunc(r.rows, func(x row) bool { return x.peer == "ser2net" }) {
-		peer = "socat / ser2net"
+		peer, per = "socat or ser2net", "vcomd/that"
 	}
-	fmt.Fprintf(w, "| measure | vcomd | %s | vcomd/%s | target | |\n", peer, peer)
+	fmt.Fprintf(w, "| measure | vcomd | %s | %s | target | |\n", peer, per)
 	fmt.Fprintln(w, "|---|--:|--:|--:|---|---|")
 	for _, x := range r.rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", x.measure, x.vcomd, dash(x.socat), dash(x.ratio), dash(x.target), x.verdict)
