@@ -263,3 +263,30 @@ func TestHostPort(t *testing.T) {
 		}
 	}
 }
+
+// The daemon's port lines give the links of ports with a pty and the URL
+// of served ones; a line of neither kind is an error naming it.
+func TestReadAnnouncements(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	announce := func(text string) (map[string]string, map[string]string, error) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := start(ctx, w, nil, "/bin/sh", "-c", "printf '"+text+"'")
+		w.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.stop()
+		return readAnnouncements(ctx, p, r, 2)
+	}
+	links, served, err := announce(`a0\tserved at socket://127.0.0.1:40123\t(pair with b0)\nb0\t/d/b0 -> /dev/pts/9\t(pair with a0)\n`)
+	if err != nil || links["b0"] != "/d/b0" || served["a0"] != "socket://127.0.0.1:40123" || len(links)+len(served) != 2 {
+		t.Errorf("links %v, served %v, %v", links, served, err)
+	}
+	if _, _, err := announce(`oops\n`); err == nil || !strings.Contains(err.Error(), `"oops"`) {
+		t.Errorf("a line of one word: %v", err)
+	}
+}
