@@ -21,8 +21,15 @@ const DefaultQueueSize = 4096
 // called from the ISR goroutine with no lock held and must not block for
 // long (hand the signals on, do not wait for the far end).
 //
+// The signals slice is the ISR's and is reused for the next call as soon
+// as Transmit returns: a wire that hands signals to another goroutine
+// copies the slice first. The Data of a SignalChars is a fresh slice and
+// becomes the wire's.
+//
 // taken, when not nil, must be called once the far end has applied the
-// signals (InputThen does that). At timing off a character takes no time,
+// signals (InputThen does that), or, for a far end that is a socket, once
+// the write carrying them has returned, not from inside Transmit: then
+// the transmitter's window bounds how far a slow peer lets it run ahead. At timing off a character takes no time,
 // so nothing but this acknowledgement stops a transmitter from emptying a
 // whole write into the line before the receiver's RTS or XOFF can reach
 // it: a device sends its next FIFO's worth of data only after the last
@@ -32,8 +39,14 @@ type Wire interface {
 }
 
 // Input is one change the far end makes to the UART's input pins.
+//
+// At is when it happened on the far end's clock, which a wire between two
+// devices of one Epoch shares with the receiver. A far end with no such
+// clock (a socket, a child process, a test) passes zero: the ISR applies
+// input in time order, and a time already past is applied at once, so
+// zero means "now, after whatever came before".
 type Input struct {
-	At    time.Duration // virtual time it happened (the far end's clock)
+	At    time.Duration // virtual time it happened (the far end's clock); 0 = at once
 	Kind  InputKind
 	Char  byte
 	Err   uart16550.RxError
@@ -144,8 +157,10 @@ func (d *Device) SetWire(w Wire) {
 	// batch early).
 	d.s.txUnacked, d.s.txBatches, d.s.txWindowFull = 0, nil, false
 	d.s.touched = true
-	d.unlock(&afterUnlock{})
-	d.kick()
+	// A SettingsWire learns the settings it starts from.
+	after := afterUnlock{settings: true}
+	d.unlock(&after)
+	d.finish(&after)
 }
 
 // Close cancels every request, stops the ISR goroutine and the DPC queue,
@@ -346,6 +361,12 @@ func (d *Device) kick() {
 	}
 }
 
+// Now is the device's virtual time: what Input.At counts in. A wire with
+// no clock of its own passes At zero (at once), but stamps with Now what
+// must come later than now on the port's clock, such as the end of a
+// break the UART must see last a character time.
+func (d *Device) Now() time.Duration { return d.vnow() }
+
 // vnow is the present virtual time.
 func (d *Device) vnow() time.Duration { return time.Since(d.epoch) }
 
@@ -355,6 +376,7 @@ func (d *Device) vnow() time.Duration { return time.Since(d.epoch) }
 type afterUnlock struct {
 	complete []*IRP
 	kick     bool
+	settings bool // line settings changed: tell a SettingsWire
 }
 
 // unlock ends a locked section. If it touched the chip, the ISR goroutine
@@ -371,6 +393,11 @@ func (d *Device) unlock(a *afterUnlock) {
 // finish carries out what a locked section left to do. Call it with the
 // lock released.
 func (d *Device) finish(a *afterUnlock) {
+	// Before the completions: once a request that changed the settings
+	// returns, the wire has them.
+	if a.settings {
+		d.notifySettings()
+	}
 	for _, irp := range a.complete {
 		d.traceComplete(irp)
 		close(irp.done)
@@ -378,7 +405,7 @@ func (d *Device) finish(a *afterUnlock) {
 	if a.kick {
 		d.kick()
 	}
-	a.complete, a.kick = a.complete[:0], false
+	a.complete, a.kick, a.settings = a.complete[:0], false, false
 }
 
 // Outputs reports the UART's modem control outputs at its pins.

@@ -32,7 +32,11 @@ func (d *Device) dispatchLocked(a *afterUnlock, irp *IRP) {
 		s.writeQ = append(s.writeQ, irp)
 		d.startWriteLocked(a)
 	case MajorDeviceControl:
+		before := d.settingsLocked()
 		d.deviceControlLocked(a, irp)
+		if d.settingsLocked() != before {
+			a.settings = true
+		}
 	default:
 		d.completeLocked(a, irp, StatusInvalidDeviceRequest, 0)
 	}

@@ -51,6 +51,9 @@ type state struct {
 	handflow ioctl.HandFlow
 	chars    ioctl.Chars
 	timeouts ioctl.Timeouts
+	// A SettingsWire is being given the settings (settingsBusy), and
+	// they changed again meanwhile (settingsAgain): see notifySettings.
+	settingsBusy, settingsAgain bool
 
 	// Open state.
 	openCount int

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vcomd/vcomd/driver"
 	"github.com/vcomd/vcomd/ioctl"
+	"github.com/vcomd/vcomd/session"
 )
 
 // fromMaster reads what the program did on the slave, in order: data to
@@ -255,17 +256,17 @@ func (p *Port) masterQueued() int {
 // sessions follows the slave's opens and closes: the first open of the
 // slave is IRP_MJ_CREATE (DTR and RTS go up), the last close lets written
 // data go out and then cleans up and closes (DTR and RTS drop). Between
-// the two, a pump keeps a read pending and copies what arrives into the
-// master.
+// the two, the session's pump keeps a read pending and copies what
+// arrives into the master.
 func (p *Port) sessions() {
 	defer p.wg.Done()
 	var owner uint64
-	var stopPump func()
+	var sess *session.Session
 	for {
 		select {
 		case <-p.ctx.Done():
-			if stopPump != nil {
-				stopPump()
+			if sess != nil {
+				sess.Stop()
 			}
 			return
 		case <-p.changed:
@@ -273,64 +274,41 @@ func (p *Port) sessions() {
 		seen, _ := p.progress.snapshot()
 		open := p.opens.Load() > 0
 		switch {
-		case open && stopPump == nil:
+		case open && sess == nil:
 			owner++
-			stopPump = p.openSession(owner)
+			sess = session.Open(p.ctx, p.dev, owner, p.master, session.Options{
+				ClosingWait: p.opts.ClosingWait,
+				Logger:      p.log.With().Str("pty", p.path).Logger(),
+			})
 			p.setState(true)
-		case !open && stopPump != nil:
+		case !open && sess != nil:
 			p.setState(false)
 			p.progress.update(func(n *counts) { n.closing = true })
-			p.closeSession(owner, stopPump)
-			stopPump = nil
+			p.closeSession(sess)
+			sess = nil
 		}
 		p.progress.update(func(n *counts) { n.sessions, n.closing = seen.events, false })
 	}
 }
 
-func (p *Port) openSession(owner uint64) (stop func()) {
-	p.report(p.call(&driver.IRP{Major: driver.MajorCreate, Owner: owner}), "open")
-	p.report(p.ioctl(ioctl.SetTimeouts, frontTimeouts), "timeouts")
-	ctx, cancel := context.WithCancel(p.ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.toMaster(ctx, owner)
-	}()
-	return func() {
-		cancel()
-		// A write into a full pty is parked in the poller: wake it.
-		_ = p.master.SetWriteDeadline(time.Now())
-		<-done
-		_ = p.master.SetWriteDeadline(time.Time{})
-	}
-}
-
-// closeSession is the last close: as the serial core's close, wait (up to
-// the closing wait) for what the program wrote to be sent, then drop what
-// was received and not read, and lower DTR and RTS.
-func (p *Port) closeSession(owner uint64, stopPump func()) {
-	ctx, cancel := context.WithTimeout(p.ctx, p.opts.ClosingWait)
-	defer cancel()
-	reply := make(chan struct{})
-	p.drain <- reply // buffered, and only this goroutine sends
-	_ = p.master.SetReadDeadline(time.Now())
-	select {
-	case <-reply:
-	case <-ctx.Done():
-		// Take the request back if the reader never saw it.
+// closeSession is the last close: the master reader first takes what the
+// program wrote before it closed, then the session closes with the
+// closing wait over both.
+func (p *Port) closeSession(sess *session.Session) {
+	sess.Close(func(ctx context.Context) {
+		reply := make(chan struct{})
+		p.drain <- reply // buffered, and only this goroutine sends
+		_ = p.master.SetReadDeadline(time.Now())
 		select {
-		case <-p.drain:
-		default:
+		case <-reply:
+		case <-ctx.Done():
+			// Take the request back if the reader never saw it.
+			select {
+			case <-p.drain:
+			default:
+			}
 		}
-	}
-	flush := &driver.IRP{Major: driver.MajorFlush, Owner: owner}
-	if _, err := p.dev.Call(ctx, flush); err != nil && p.ctx.Err() == nil {
-		p.log.Info().Str("pty", p.path).Msg("closing wait over: output discarded")
-		p.purge(ioctl.PurgeTxAbort | ioctl.PurgeTxClear)
-	}
-	p.report(p.call(&driver.IRP{Major: driver.MajorCleanup, Owner: owner}), "cleanup")
-	stopPump()
-	p.report(p.call(&driver.IRP{Major: driver.MajorClose, Owner: owner}), "close")
+	})
 	// Whatever the next program finds must come after its open.
 	// The kernel reports this flush to the master like a program's.
 	p.selfFlush.Add(1)
@@ -343,68 +321,4 @@ func (p *Port) closeSession(owner uint64, stopPump func()) {
 	// because this port holds the slave open, and would lock everyone else
 	// out.
 	_ = control(p.slave, func(fd int) { _ = unix.IoctlSetInt(fd, unix.TIOCNXCL, 0) })
-}
-
-// toMaster keeps a read request pending and writes what it returns into
-// the master. When the program does not read, the master write waits, no
-// read is pending, and the device's typeahead fills as a real driver's
-// does: flow control holds the peer back, or the excess is counted lost.
-// A read returns at its first byte and leaves what came with it in the
-// typeahead; reads of that complete at once, and the master gets all of it
-// in one write.
-func (p *Port) toMaster(ctx context.Context, owner uint64) {
-	buf := make([]byte, 64<<10)
-	for ctx.Err() == nil {
-		n, _ := p.read(ctx, buf, owner, nil)
-		for n < len(buf) && ctx.Err() == nil {
-			q := p.dev.Queued()
-			if q == 0 {
-				break
-			}
-			// This read completes at once, unless a purge emptied the
-			// typeahead since: then what came before goes to the pty
-			// while it waits.
-			wrote := false
-			m, err := p.read(ctx, buf[n:n+min(q, len(buf)-n)], owner, func() error {
-				wrote = true
-				_, err := p.master.Write(buf[:n])
-				return err
-			})
-			if err != nil {
-				return
-			}
-			if wrote {
-				n = copy(buf, buf[n:n+m])
-			} else {
-				n += m
-			}
-		}
-		if n > 0 {
-			if _, err := p.master.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-	}
-}
-
-// read reads into buf and reports how many bytes it got. If the request
-// has to wait and waiting is not nil, waiting runs first; its error
-// cancels the request.
-func (p *Port) read(ctx context.Context, buf []byte, owner uint64, waiting func() error) (int, error) {
-	r := driver.NewRead(buf)
-	r.Owner = owner
-	if p.dev.Submit(r) == driver.StatusPending && waiting != nil {
-		if err := waiting(); err != nil {
-			p.dev.Cancel(r)
-			<-r.Done()
-			return 0, err
-		}
-	}
-	select {
-	case <-r.Done():
-	case <-ctx.Done():
-		p.dev.Cancel(r)
-		<-r.Done()
-	}
-	return len(r.Data()), nil
 }

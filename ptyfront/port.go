@@ -79,14 +79,6 @@ type Port struct {
 // layer buffers for a serial port (TTYB_DEFAULT_MEM_LIMIT).
 const ttyBufferSize = 64 << 10
 
-// Read requests the front keeps pending: return as soon as any byte is
-// there, never time out in practice (about 49 days).
-var frontTimeouts = ioctl.Timeouts{
-	ReadIntervalTimeout:        ioctl.MaxTimeout,
-	ReadTotalTimeoutMultiplier: ioctl.MaxTimeout,
-	ReadTotalTimeoutConstant:   ioctl.MaxTimeout - 1,
-}
-
 // Open allocates a pty for dev and starts serving it. The device should
 // be fresh (no opener); the port owns its create and close requests.
 func Open(dev *driver.Device, w *Watcher, opts Options) (*Port, error) {

@@ -2,10 +2,10 @@ package rfc2217_test
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"testing"
 
+	"github.com/vcomd/vcomd/internal/pyserial"
 	"github.com/vcomd/vcomd/rfc2217"
 )
 
@@ -38,13 +38,7 @@ print("ok")
 // client needs: answers to every setting, PURGE and SET-CONTROL, and
 // modem state pushed after negotiation and on each change.
 func TestPyserialClient(t *testing.T) {
-	python := "/usr/bin/python3"
-	if exec.Command(python, "-c", "import serial").Run() != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 cannot import serial: CI must install the python3-serial package")
-		}
-		t.Skip("python3 cannot import serial: install the python3-serial package")
-	}
+	python := pyserial.Need(t)
 	s := startLoopServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()

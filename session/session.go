@@ -1,0 +1,331 @@
+// Package session is a program's session on a driver.Device, the part
+// every front shares: the open (IRP_MJ_CREATE, DTR and RTS rise), a pump
+// that keeps a read pending and copies what the device receives to the
+// program, and the close with the closing wait (flush, cleanup, close; DTR
+// and RTS drop). A front (a pty, a network client) supplies where the data
+// goes and turns the rest of what its program does into requests.
+package session
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/ioctl"
+)
+
+// Output is where the pump copies what the device received. Its Write may
+// block (a full pty, a socket whose peer does not read); a deadline in the
+// past must make a blocked Write return, as it does for *os.File and
+// net.Conn.
+type Output interface {
+	Write(p []byte) (int, error)
+	SetWriteDeadline(t time.Time) error
+}
+
+// Options configure a session.
+type Options struct {
+	// ClosingWait bounds how long the close waits for written data to
+	// leave the UART (Linux's closing_wait); zero means 30 s.
+	ClosingWait time.Duration
+	// Logger carries the front's context (which pty, which client).
+	Logger zerolog.Logger
+}
+
+// DefaultClosingWait is the closing wait of a zero Options.ClosingWait, the
+// Linux serial core's default.
+const DefaultClosingWait = 30 * time.Second
+
+// Timeouts are the read timeouts a session sets: a pending read returns
+// as soon as any byte is there and never times out in practice (about 49
+// days).
+var Timeouts = ioctl.Timeouts{
+	ReadIntervalTimeout:        ioctl.MaxTimeout,
+	ReadTotalTimeoutMultiplier: ioctl.MaxTimeout,
+	ReadTotalTimeoutConstant:   ioctl.MaxTimeout - 1,
+}
+
+// pumpSize is the most the pump hands the output at once: what the Linux
+// tty layer buffers for a serial port.
+const pumpSize = 64 << 10
+
+// Session is one program's open of a device, from IRP_MJ_CREATE to
+// IRP_MJ_CLOSE. Its requests carry its owner, so that the cleanup cancels
+// what it left pending.
+type Session struct {
+	dev    *driver.Device
+	owner  uint64
+	out    Output
+	opts   Options
+	parent context.Context // the front's: its end cuts the closing wait short
+	ctx    context.Context // the pump's, ended by Close
+	stop   context.CancelFunc
+	done   chan struct{} // closed when the pump has returned
+
+	mu       sync.Mutex
+	held     bool
+	resumed  chan struct{} // closed at the next Hold(false)
+	curRead  *driver.IRP   // the pump's read with the driver, for Hold and Discard
+	discards uint64        // Discard calls so far
+}
+
+// Open opens the device for a program (IRP_MJ_CREATE with owner, which
+// must be new to the device), sets the session's read timeouts and starts
+// the pump copying what the device receives to out. ctx is the front's:
+// when it ends, requests in progress are given up and the closing wait is
+// cut short.
+func Open(ctx context.Context, dev *driver.Device, owner uint64, out Output, opts Options) *Session {
+	if opts.ClosingWait == 0 {
+		opts.ClosingWait = DefaultClosingWait
+	}
+	s := &Session{
+		dev:     dev,
+		owner:   owner,
+		out:     out,
+		opts:    opts,
+		parent:  ctx,
+		done:    make(chan struct{}),
+		resumed: make(chan struct{}),
+	}
+	s.report(s.call(ctx, &driver.IRP{Major: driver.MajorCreate, Owner: owner}), "open")
+	s.report(s.Ioctl(ctx, ioctl.SetTimeouts, Timeouts), "timeouts")
+	s.ctx, s.stop = context.WithCancel(ctx)
+	go s.pump()
+	return s
+}
+
+// Owner is the session's owner, for the front's own requests.
+func (s *Session) Owner() uint64 { return s.owner }
+
+// Ioctl issues a device-control request as the session's program and
+// waits for it.
+func (s *Session) Ioctl(ctx context.Context, code ioctl.Code, in any) error {
+	return s.call(ctx, driver.NewIoctl(code, in))
+}
+
+// Call issues irp as the session's program (its Owner set) and waits for
+// it, giving up (cancelling it) if ctx ends.
+func (s *Session) Call(ctx context.Context, irp *driver.IRP) error { return s.call(ctx, irp) }
+
+func (s *Session) call(ctx context.Context, irp *driver.IRP) error {
+	irp.Owner = s.owner
+	_, err := s.dev.Call(ctx, irp)
+	return err
+}
+
+// Hold stops (on) or restarts keeping a read pending, as a program that
+// stops reading does: the typeahead fills, and flow control holds the
+// far end back or the excess is counted lost. A read pending when the
+// hold starts is taken back before Hold returns, so that nothing arriving
+// after leaves the typeahead; what that read had is delivered after the
+// hold.
+func (s *Session) Hold(on bool) {
+	s.mu.Lock()
+	if on == s.held {
+		s.mu.Unlock()
+		return
+	}
+	s.held = on
+	cur := s.curRead
+	if !on {
+		close(s.resumed)
+		s.resumed = make(chan struct{})
+		cur = nil
+	}
+	s.mu.Unlock()
+	if cur != nil {
+		s.dev.Cancel(cur)
+	}
+}
+
+// Discard drops what the pump has read from the device and not yet
+// handed to the output (a write in progress excepted), taking back the
+// pending read, so that what arrives next goes to a new one. Followed by
+// a purge of the typeahead, it drops all the received data the program
+// has not been given.
+func (s *Session) Discard() {
+	s.mu.Lock()
+	s.discards++
+	cur := s.curRead
+	s.mu.Unlock()
+	if cur != nil {
+		s.dev.Cancel(cur)
+	}
+}
+
+// Close is the last close: as the serial core's close, wait (up to the
+// closing wait) for what the program wrote to be sent, then drop what
+// was received and not read, and lower DTR and RTS. drain, if not nil,
+// runs first, under the same bound, to hand the device what the program
+// wrote and the front has not yet passed on. The pump has returned when
+// Close does.
+func (s *Session) Close(drain func(ctx context.Context)) {
+	ctx, cancel := context.WithTimeout(s.parent, s.opts.ClosingWait)
+	defer cancel()
+	if drain != nil {
+		drain(ctx)
+	}
+	// Cleanup, close and a purge act at once; they go through even when
+	// the front is closing, so that the port ends up closed.
+	now := context.WithoutCancel(s.parent)
+	flush := &driver.IRP{Major: driver.MajorFlush}
+	if err := s.call(ctx, flush); err != nil {
+		if s.parent.Err() == nil {
+			s.opts.Logger.Info().Msg("closing wait over: output discarded")
+		}
+		s.report(s.Ioctl(now, ioctl.Purge, ioctl.PurgeTxAbort|ioctl.PurgeTxClear), "purge")
+	}
+	s.report(s.call(now, &driver.IRP{Major: driver.MajorCleanup}), "cleanup")
+	s.stopPump()
+	s.report(s.call(now, &driver.IRP{Major: driver.MajorClose}), "close")
+}
+
+// Stop ends the pump without closing the device: the front goes away
+// and leaves the device, open, to its owner.
+func (s *Session) Stop() { s.stopPump() }
+
+func (s *Session) stopPump() {
+	s.stop()
+	// A write into a full output is parked in the poller: wake it.
+	_ = s.out.SetWriteDeadline(time.Now())
+	<-s.done
+	_ = s.out.SetWriteDeadline(time.Time{})
+}
+
+func (s *Session) report(err error, what string) {
+	if err != nil && s.parent.Err() == nil {
+		s.opts.Logger.Warn().Err(err).Msgf("session %s", what)
+	}
+}
+
+// pump keeps a read request pending and writes what it returns to the
+// output. When the program does not read, the output's write waits, no
+// read is pending, and the device's typeahead fills as a real driver's
+// does: flow control holds the peer back, or the excess is counted lost.
+// A read returns at its first byte and leaves what came with it in the
+// typeahead; reads of that complete at once, and the output gets all of
+// it in one write.
+func (s *Session) pump() {
+	defer close(s.done)
+	buf := make([]byte, pumpSize)
+	for {
+		gen, ok := s.wait()
+		if !ok {
+			return
+		}
+		n, err := s.fill(buf, gen)
+		if err != nil {
+			return
+		}
+		if n == 0 {
+			continue
+		}
+		if g, ok := s.wait(); !ok || g != gen {
+			continue // closing, or discarded
+		}
+		if _, err := s.out.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// wait waits while the session is held and returns the discard count; not
+// ok when the session is closing. Before a read it starts the count the
+// read's data is judged by; after one, a count that moved means the data
+// was discarded.
+func (s *Session) wait() (gen uint64, ok bool) {
+	for {
+		s.mu.Lock()
+		held, resumed, gen := s.held, s.resumed, s.discards
+		s.mu.Unlock()
+		if !held {
+			return gen, s.ctx.Err() == nil
+		}
+		select {
+		case <-resumed:
+		case <-s.ctx.Done():
+			return 0, false
+		}
+	}
+}
+
+// fill reads into buf: one read that waits for the first byte, then what
+// the typeahead holds, up to buf's size. When a purge empties the
+// typeahead between the two, what came before goes to the output while
+// the next read waits, unless the session is held or the data discarded
+// since gen. An error means the output failed.
+func (s *Session) fill(buf []byte, gen uint64) (int, error) {
+	n, more, _ := s.read(buf, gen, nil)
+	for more && n < len(buf) {
+		q := s.dev.Queued()
+		if q == 0 {
+			break
+		}
+		wrote := false
+		var m int
+		var err error
+		m, more, err = s.read(buf[n:n+min(q, len(buf)-n)], gen, func() error {
+			wrote = true
+			_, err := s.out.Write(buf[:n])
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		if wrote {
+			n = copy(buf, buf[n:n+m])
+		} else {
+			n += m
+		}
+	}
+	return n, nil
+}
+
+// read reads into buf and reports how many bytes it got, and whether the
+// pump may read on (not held, closing or discarded since gen). If the
+// request has to wait and waiting is not nil, waiting runs first (when
+// the data may be delivered); its error cancels the request. The request
+// is submitted under the session's lock, so that Hold and Discard see
+// every read they must take back.
+func (s *Session) read(buf []byte, gen uint64, waiting func() error) (int, bool, error) {
+	s.mu.Lock()
+	if s.held || s.discards != gen || s.ctx.Err() != nil {
+		s.mu.Unlock()
+		return 0, false, nil
+	}
+	r := driver.NewRead(buf)
+	r.Owner = s.owner
+	st := s.dev.Submit(r)
+	s.curRead = r
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.curRead = nil
+		s.mu.Unlock()
+	}()
+	if st == driver.StatusPending && waiting != nil && s.deliverable(gen) {
+		if err := waiting(); err != nil {
+			s.dev.Cancel(r)
+			<-r.Done()
+			return 0, false, err
+		}
+	}
+	select {
+	case <-r.Done():
+	case <-s.ctx.Done():
+		s.dev.Cancel(r)
+		<-r.Done()
+	}
+	return len(r.Data()), r.Status().OK(), nil
+}
+
+// deliverable reports whether data read since gen may go to the output
+// now.
+func (s *Session) deliverable(gen uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.held && s.discards == gen
+}
