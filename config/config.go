@@ -217,17 +217,40 @@ func (c *Config) ServeOf(name string) (Serve, bool) {
 	return Serve{}, false
 }
 
-// ParseTarget reads the server a connect port reaches:
-// "rfc2217://HOST:PORT" (RFC 2217) or "socket://HOST:PORT" (raw TCP, raw
-// true). HOST is a name, an IP address, or an IPv6 address in brackets;
-// PORT is 1 to 65535. hostport is HOST:PORT, for net.Dial. The error names
-// s and what is wrong with it.
-func ParseTarget(s string) (raw bool, hostport string, err error) {
-	raw, hostport, err = parseTarget(s)
+// TargetKind says what kind of thing a connect port's wire reaches.
+type TargetKind string
+
+// The kinds of target.
+const (
+	TargetRFC2217 TargetKind = "rfc2217" // an RFC 2217 server: data, line settings, modem lines, break
+	TargetSocket  TargetKind = "socket"  // a raw TCP server: data only
+	TargetDevice  TargetKind = "device"  // a tty device: a real serial adapter
+	TargetExec    TargetKind = "exec"    // a child process playing the device
+	TargetReplay  TargetKind = "replay"  // a recording of a device, played back
+)
+
+// Target is what a connect port's wire reaches, as ParseTarget reads it.
+type Target struct {
+	Kind TargetKind
+	// Addr is HOST:PORT of a network server, for net.Dial.
+	Addr string
+	// Path is the absolute path of a device or of a recording.
+	Path string
+	// Command is a device program's shell command line (for /bin/sh -c).
+	Command string
+}
+
+// ParseTarget reads what a connect port reaches: "rfc2217://HOST:PORT"
+// (RFC 2217) or "socket://HOST:PORT" (raw TCP), where HOST is a name, an
+// IP address, or an IPv6 address in brackets and PORT is 1 to 65535; an
+// absolute tty path such as /dev/ttyUSB0; "exec:COMMAND"; or
+// "replay:FILE". The error names s and what is wrong with it.
+func ParseTarget(s string) (Target, error) {
+	t, err := parseTarget(s)
 	if err != nil {
-		return false, "", fmt.Errorf("target %q: %v", s, err)
+		return Target{}, fmt.Errorf("target %q: %v", s, err)
 	}
-	return raw, hostport, nil
+	return t, nil
 }
 
 // newPort returns a port with every default but Link and Timing, which
@@ -428,7 +451,7 @@ func (p *Port) check() error {
 func (p *Port) checkSettings() error {
 	switch {
 	case p.Kind == KindConnect:
-		if _, _, err := parseTarget(p.Connect); err != nil {
+		if _, err := parseTarget(p.Connect); err != nil {
 			return fmt.Errorf("address %q: %v", p.Connect, err)
 		}
 	case p.Connect != "":

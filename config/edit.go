@@ -32,7 +32,7 @@ func (c *Config) WithLoopback(name string, opts NewPorts) (*Config, error) {
 // pair.
 func (c *Config) WithConnect(name, target string, opts NewPorts) (*Config, error) {
 	d := portDef{kind: KindConnect, a: name, target: target}
-	if _, _, err := parseTarget(target); err != nil {
+	if _, err := parseTarget(target); err != nil {
 		return nil, fmt.Errorf("%s: address %q: %v", d.what(), target, err)
 	}
 	return c.with(d, opts)

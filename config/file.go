@@ -391,7 +391,7 @@ func (doc *fileDoc) check() (*fileConfig, error) {
 		case cn.Address == nil:
 			return nil, fmt.Errorf("[[connect]] #%d: missing address", i+1)
 		}
-		if _, _, err := parseTarget(*cn.Address); err != nil {
+		if _, err := parseTarget(*cn.Address); err != nil {
 			return nil, fmt.Errorf("connect %q: address %q: %v", *cn.Name, *cn.Address, err)
 		}
 		fc.ports = append(fc.ports, portDef{kind: KindConnect, a: *cn.Name, target: *cn.Address})
@@ -442,7 +442,7 @@ func (b *fileServe) check(i int) (Serve, error) {
 		return Serve{}, fmt.Errorf("serve %q: address %q: give the options as the keys allow and handover of [[serve]], not in a query", *b.Port, *b.Address)
 	}
 	if len(b.Allow) > 0 {
-		if s.Allow, err = parseAllow(b.Allow); err != nil {
+		if s.Allow, err = ParseAllow(b.Allow); err != nil {
 			return Serve{}, fmt.Errorf("serve %q: %v", *b.Port, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -72,23 +73,62 @@ func cutURL(s string) (netURL, error) {
 
 // parseTarget reads the target of a connect port (see ParseTarget). Errors
 // give only the reason.
-func parseTarget(s string) (raw bool, hostport string, err error) {
+func parseTarget(s string) (Target, error) {
+	switch {
+	case strings.HasPrefix(s, "/"):
+		return deviceTarget(s)
+	case strings.HasPrefix(s, "exec:"):
+		return execTarget(strings.TrimPrefix(s, "exec:"))
+	case strings.HasPrefix(s, "replay:"):
+		return replayTarget(strings.TrimPrefix(s, "replay:"))
+	case !strings.Contains(s, "://"):
+		return Target{}, errors.New("no scheme: want rfc2217://HOST:PORT, socket://HOST:PORT, a device path like /dev/ttyUSB0, exec:COMMAND or replay:FILE")
+	}
 	u, err := cutURL(s)
 	if err != nil {
-		return false, "", err
+		return Target{}, err
 	}
 	switch {
 	case u.hasQuery:
-		return false, "", errors.New("a target takes no options (nothing after '?')")
+		return Target{}, errors.New("a target takes no options (nothing after '?')")
 	case u.host == "":
-		return false, "", errors.New("no host: " + wantURL)
+		return Target{}, errors.New("no host: " + wantURL)
 	case u.port == "0":
-		return false, "", errors.New(`port "0": want a number 1..65535`)
+		return Target{}, errors.New(`port "0": want a number 1..65535`)
 	}
 	if err := checkHostName(u.host); err != nil {
-		return false, "", err
+		return Target{}, err
 	}
-	return u.raw, u.hostport(), nil
+	t := Target{Kind: TargetRFC2217, Addr: u.hostport()}
+	if u.raw {
+		t.Kind = TargetSocket
+	}
+	return t, nil
+}
+
+// deviceTarget is a tty device's path. Whether it exists is for the wire
+// to find, and to wait for: an adapter may be plugged in later.
+func deviceTarget(path string) (Target, error) {
+	if filepath.Clean(path) != path {
+		return Target{}, fmt.Errorf("path %q: not clean: want %s", path, filepath.Clean(path))
+	}
+	return Target{Kind: TargetDevice, Path: path}, nil
+}
+
+// execTarget is a device program's command line.
+func execTarget(cmd string) (Target, error) {
+	if strings.TrimSpace(cmd) == "" {
+		return Target{}, errors.New("exec: no command (want exec:COMMAND)")
+	}
+	return Target{Kind: TargetExec, Command: cmd}, nil
+}
+
+// replayTarget is a recording's path.
+func replayTarget(path string) (Target, error) {
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path {
+		return Target{}, fmt.Errorf("replay: %q: want an absolute, clean path to a recording", path)
+	}
+	return Target{Kind: TargetReplay, Path: path}, nil
 }
 
 // checkHostName checks that host is an IP address or has the form of a DNS
@@ -159,7 +199,7 @@ func parseServeQuery(q string) (allow []netip.Prefix, handover bool, err error) 
 			if !hasValue || value == "" {
 				return nil, false, errors.New("allow: empty: want allow=PREFIX,..., like allow=192.168.1.0/24")
 			}
-			if allow, err = parseAllow(strings.Split(value, ",")); err != nil {
+			if allow, err = ParseAllow(strings.Split(value, ",")); err != nil {
 				return nil, false, err
 			}
 		case "handover":
@@ -174,10 +214,10 @@ func parseServeQuery(q string) (allow []netip.Prefix, handover bool, err error) 
 	return allow, handover, nil
 }
 
-// parseAllow reads client networks: prefixes, or single addresses (a /32
+// ParseAllow reads client networks: prefixes, or single addresses (a /32
 // or /128). A prefix with bits set beyond its length is refused, since
 // which network was meant is a guess.
-func parseAllow(entries []string) ([]netip.Prefix, error) {
+func ParseAllow(entries []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, e := range entries {
 		p, err := parseAllowEntry(e)

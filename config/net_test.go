@@ -41,7 +41,7 @@ func netErrorCases() []errorCase {
 		{name: "connect without name", args: []string{"--connect", "=socket://h:1"}, want: `--connect "=socket://h:1": want NAME=URL`},
 		{name: "connect without URL", args: []string{"--connect", "r="}, want: `--connect "r=": want NAME=URL`},
 		{name: "connect scheme", args: []string{"--connect", "r=ftp://h:1"}, want: `--connect "r=ftp://h:1": unknown scheme "ftp": ` + want},
-		{name: "connect no scheme", args: []string{"--connect", "r=h:1"}, want: `--connect "r=h:1": no scheme: ` + want},
+		{name: "connect no scheme", args: []string{"--connect", "r=h:1"}, want: `--connect "r=h:1": no scheme: want rfc2217://HOST:PORT, socket://HOST:PORT, a device path like /dev/ttyUSB0, exec:COMMAND or replay:FILE`},
 		{name: "connect no port", args: []string{"--connect", "r=socket://h"}, want: `--connect "r=socket://h": "h": ` + want},
 		{name: "connect port 0", args: []string{"--connect", "r=socket://h:0"}, want: `--connect "r=socket://h:0": port "0": want a number 1..65535`},
 		{name: "connect port too big", args: []string{"--connect", "r=socket://h:65536"}, want: `port "65536": want a number 1..65535`},
@@ -255,9 +255,9 @@ func TestParseTarget(t *testing.T) {
 		{"socket://my_host-1:7", true, "my_host-1:7"},
 	}
 	for _, g := range good {
-		raw, hp, err := ParseTarget(g.in)
-		if err != nil || raw != g.raw || hp != g.hostport {
-			t.Errorf("ParseTarget(%q) = %v, %q, %v; want %v, %q", g.in, raw, hp, err, g.raw, g.hostport)
+		tg, err := ParseTarget(g.in)
+		if err != nil || (tg.Kind == TargetSocket) != g.raw || tg.Addr != g.hostport {
+			t.Errorf("ParseTarget(%q) = %+v, %v; want raw %v, %q", g.in, tg, err, g.raw, g.hostport)
 		}
 	}
 	bad := map[string]string{
@@ -276,7 +276,7 @@ func TestParseTarget(t *testing.T) {
 		"socket://2001:db8::1:1": "put an IPv6 address in brackets",
 	}
 	for in, want := range bad {
-		if _, _, err := ParseTarget(in); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := ParseTarget(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseTarget(%q) = %v, want an error containing %q", in, err, want)
 		}
 	}
@@ -535,5 +535,31 @@ func TestNetRoundTrip(t *testing.T) {
 	again.File = ""
 	if !reflect.DeepEqual(again, c) {
 		t.Errorf("read back\n%+v\nwant\n%+v\n%s", again, c, data)
+	}
+}
+
+// The kinds of target beyond the network: a device, a program, a recording.
+func TestParseTargetKinds(t *testing.T) {
+	good := map[string]Target{
+		"/dev/ttyUSB0":              {Kind: TargetDevice, Path: "/dev/ttyUSB0"},
+		"exec:python3 modem.py -v":  {Kind: TargetExec, Command: "python3 modem.py -v"},
+		"replay:/tmp/session.jsonl": {Kind: TargetReplay, Path: "/tmp/session.jsonl"},
+	}
+	for in, want := range good {
+		if got, err := ParseTarget(in); err != nil || got != want {
+			t.Errorf("ParseTarget(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	bad := map[string]string{
+		"/dev/../dev/ttyS0":    "not clean: want /dev/ttyS0",
+		"exec:":                "exec: no command",
+		"exec:   ":             "exec: no command",
+		"replay:session.jsonl": "want an absolute, clean path",
+		"ttyUSB0":              "no scheme: want rfc2217://HOST:PORT, socket://HOST:PORT, a device path",
+	}
+	for in, want := range bad {
+		if _, err := ParseTarget(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseTarget(%q) = %v, want an error containing %q", in, err, want)
+		}
 	}
 }

@@ -177,7 +177,7 @@ func Parse(args []string, env func(string) string, isRoot bool) (*Config, error)
 			if err != nil {
 				return nil, err
 			}
-			if _, _, err := parseTarget(target); err != nil {
+			if _, err := parseTarget(target); err != nil {
 				return nil, fmt.Errorf("--connect %q: %v", fp.value, err)
 			}
 			d = portDef{kind: KindConnect, a: name, target: target}

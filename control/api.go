@@ -3,6 +3,7 @@ package control
 import (
 	"github.com/vcomd/vcomd/config"
 	"github.com/vcomd/vcomd/ioctl"
+	"time"
 )
 
 // SocketName is the control socket's name in the daemon's directory; no
@@ -19,7 +20,7 @@ type Port struct {
 	Name   string `json:"name"`
 	Link   string `json:"link"`
 	PTY    string `json:"pty"`
-	Wiring string `json:"wiring"`         // "pair" or "loopback"
+	Wiring string `json:"wiring"`         // "pair", "loopback" or "connect"
 	Peer   string `json:"peer,omitempty"` // the other end of a pair
 	Timing string `json:"timing"`         // "realistic" or "off"
 	// Open says whether a program has the pty open; PIDs are the
@@ -29,13 +30,58 @@ type Port struct {
 	Framing string `json:"framing"` // "8N1"
 	// State is the device's VCOM_GET_PORT_STATE.
 	State ioctl.PortState `json:"state"`
+	// Serve is the network front of a served port (which has no pty).
+	Serve *ServeState `json:"serve,omitempty"`
+	// Remote is the wire of a connect port: the server its pins reach.
+	Remote *RemoteState `json:"remote,omitempty"`
 }
 
-// AddRequest is the body of POST /v1/ports: a pair or a loopback.
+// ServeState is a served port's network front.
+type ServeState struct {
+	Address  string    `json:"address"` // "rfc2217://127.0.0.1:7000", as bound
+	Allow    []string  `json:"allow,omitempty"`
+	Handover bool      `json:"handover,omitempty"`
+	Client   string    `json:"client,omitempty"` // the connected client's address
+	Since    time.Time `json:"since,omitzero"`   // when it connected
+	Accepted uint64    `json:"accepted"`         // clients served so far
+	Refused  uint64    `json:"refused"`          // clients turned away (not allowed, port in use)
+	Dropped  uint64    `json:"dropped"`          // clients cut off (bad stream, never reading)
+	// LastRefusal says why the last client was turned away.
+	LastRefusal string `json:"last_refusal,omitempty"`
+}
+
+// RemoteState is a connect port's wire to its server.
+type RemoteState struct {
+	Address   string    `json:"address"` // "rfc2217://host:2217"
+	Connected bool      `json:"connected"`
+	Since     time.Time `json:"since,omitzero"` // when the present connection (or outage) began
+	Connects  uint64    `json:"connects"`       // connections made so far
+	LostTx    uint64    `json:"lost_tx"`        // bytes sent while no server took them
+	LastError string    `json:"last_error,omitempty"`
+	Peer      string    `json:"peer,omitempty"` // the server's RFC 2217 signature
+}
+
+// AddRequest is the body of POST /v1/ports: a pair, a loopback or a
+// connect port.
 type AddRequest struct {
-	Pair     []string `json:"pair,omitempty"`
-	Loopback string   `json:"loopback,omitempty"`
-	Timing   string   `json:"timing,omitempty"` // "realistic" or "off"; default the daemon's
+	Pair     []string        `json:"pair,omitempty"`
+	Loopback string          `json:"loopback,omitempty"`
+	Connect  *ConnectRequest `json:"connect,omitempty"`
+	Timing   string          `json:"timing,omitempty"` // "realistic" or "off"; default the daemon's (off for a connect port)
+}
+
+// ConnectRequest names a connect port and the server its wire reaches.
+type ConnectRequest struct {
+	Name    string `json:"name"`
+	Address string `json:"address"` // "rfc2217://host:port" or "socket://host:port"
+}
+
+// ServeRequest is the body of PUT /v1/ports/{name}/serve: serve the port
+// on the network instead of its pty.
+type ServeRequest struct {
+	Address  string   `json:"address"`         // "rfc2217://127.0.0.1:7000" or "socket://..."
+	Allow    []string `json:"allow,omitempty"` // client networks let in; none: loopback clients only
+	Handover bool     `json:"handover,omitempty"`
 }
 
 // ModemRequest is the body of PUT /v1/ports/{name}/modem: the inputs

@@ -179,6 +179,18 @@ func (c *Client) Remove(ctx context.Context, name string, pair bool) (Done, erro
 	return out, c.do(ctx, "DELETE", p, nil, &out)
 }
 
+// Serve puts port name on the network at req.Address instead of its pty.
+func (c *Client) Serve(ctx context.Context, name string, req ServeRequest) (Port, error) {
+	var out Port
+	return out, c.do(ctx, "PUT", portPath(name, "serve"), req, &out)
+}
+
+// Unserve ends port name's network server; the port gets a pty again.
+func (c *Client) Unserve(ctx context.Context, name string) (Port, error) {
+	var out Port
+	return out, c.do(ctx, "DELETE", portPath(name, "serve"), nil, &out)
+}
+
 // TraceStream is an open trace: lines as the daemon sends them.
 type TraceStream struct {
 	body io.ReadCloser

@@ -218,6 +218,7 @@ func (s *Server) routes() http.Handler {
 		{"/v1/ports/{name}/inject", map[string]handler{"POST": s.inject}, map[string]bool{"POST": true}},
 		{"/v1/ports/{name}/wait", map[string]handler{"POST": s.wait}, map[string]bool{"POST": true}},
 		{"/v1/ports/{name}/purge", map[string]handler{"POST": s.purge}, map[string]bool{"POST": true}},
+		{"/v1/ports/{name}/serve", map[string]handler{"PUT": s.serve, "DELETE": s.unserve}, map[string]bool{"PUT": true, "DELETE": true}},
 	}
 	for _, rt := range rs {
 		mux.Handle(rt.pattern, s.serveRoute(rt))
@@ -400,7 +401,6 @@ func (s *Server) describe(ctx context.Context, p *daemon.Port) (Port, error) {
 		return Port{}, err
 	}
 	st := out.(ioctl.PortState)
-	open, _ := p.PTY().State()
 	d := Port{
 		Name:    p.Name,
 		Link:    p.Link,
@@ -408,13 +408,16 @@ func (s *Server) describe(ctx context.Context, p *daemon.Port) (Port, error) {
 		Wiring:  string(p.Spec.Kind),
 		Peer:    p.Peer,
 		Timing:  string(p.Spec.Timing),
-		Open:    open,
 		Framing: st.Line.String(),
 		State:   st,
 	}
-	if open {
-		d.PIDs = openers(p.Path())
+	if pty := p.PTY(); pty != nil {
+		d.Open, _ = pty.State()
+		if d.Open {
+			d.PIDs = openers(p.Path())
+		}
 	}
+	describeNetwork(&d, p, s.d.Config())
 	return d, nil
 }
 
@@ -487,9 +490,20 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) (any, error) {
 	opts := config.NewPorts{Timing: config.Timing(req.Timing)}
 	var names []string
 	var edit func(*config.Config) (*config.Config, error)
+	kinds := 0
+	for _, given := range []bool{len(req.Pair) > 0, req.Loopback != "", req.Connect != nil} {
+		if given {
+			kinds++
+		}
+	}
 	switch {
-	case len(req.Pair) > 0 && req.Loopback != "":
-		return nil, fail(http.StatusBadRequest, `give "pair" or "loopback", not both`)
+	case kinds > 1:
+		return nil, fail(http.StatusBadRequest, `give one of "pair", "loopback" and "connect"`)
+	case req.Connect != nil:
+		names = []string{req.Connect.Name}
+		edit = func(c *config.Config) (*config.Config, error) {
+			return c.WithConnect(req.Connect.Name, req.Connect.Address, opts)
+		}
 	case len(req.Pair) == 2:
 		names = req.Pair
 		edit = func(c *config.Config) (*config.Config, error) { return c.WithPair(req.Pair[0], req.Pair[1], opts) }
@@ -499,7 +513,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) (any, error) {
 		names = []string{req.Loopback}
 		edit = func(c *config.Config) (*config.Config, error) { return c.WithLoopback(req.Loopback, opts) }
 	default:
-		return nil, fail(http.StatusBadRequest, `give "pair": ["A", "B"] or "loopback": "NAME"`)
+		return nil, fail(http.StatusBadRequest, `give "pair": ["A", "B"], "loopback": "NAME" or "connect": {"name": "NAME", "address": "rfc2217://HOST:PORT"}`)
 	}
 	// The checks are made on the running config under the daemon's lock:
 	// of two adds of one name at once, the second is told it exists.
@@ -581,6 +595,8 @@ func (s *Server) remove(w http.ResponseWriter, r *http.Request) (any, error) {
 		return n, err
 	})
 	switch {
+	case errors.Is(bad, config.ErrServed):
+		return nil, fail(http.StatusConflict, "%v (vcomctl unserve %s)", bad, p.Name)
 	case errors.Is(bad, config.ErrInPair):
 		return nil, fail(http.StatusConflict, "%v: remove both ends (vcomctl remove --pair %s, or DELETE with ?pair=1)", bad, p.Name)
 	case bad != nil:
@@ -739,6 +755,11 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request) (any, error) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
+	}
+	if srv := p.Server(); srv != nil && srv.OwnsWaitMask() {
+		// Its client's modem and line notifications come from the
+		// device's one wait mask; a wait here would take it.
+		return nil, fail(http.StatusConflict, "%s: the wait mask is the network client's (%s) while it is connected", p.Name, srv.State().Client)
 	}
 	dev := p.Device()
 	s.mu.Lock()

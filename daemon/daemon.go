@@ -1,7 +1,9 @@
-// Package daemon runs a set of virtual ports: for each port a device
-// behind a pty with a link to it, wired to its peer or to a loopback plug,
-// as a config.Config describes them. It adds and removes ports at run time
-// without disturbing the others.
+// Package daemon runs a set of virtual ports as a config.Config describes
+// them. Each port is a front (what a program opens: a pty with a link to
+// it, or a network server), a device (driver and chip) and a wire (what
+// the UART's pins reach: its pair's other end, a loopback plug, a remote
+// server). It picks the front and the wire of each port, and adds and
+// removes ports at run time without disturbing the others.
 package daemon
 
 import (
@@ -22,6 +24,7 @@ import (
 	"github.com/vcomd/vcomd/config"
 	"github.com/vcomd/vcomd/driver"
 	"github.com/vcomd/vcomd/ioctl"
+	"github.com/vcomd/vcomd/netfront"
 	"github.com/vcomd/vcomd/ptyfront"
 	"github.com/vcomd/vcomd/uart16550"
 	"github.com/vcomd/vcomd/wire"
@@ -43,22 +46,48 @@ type Daemon struct {
 // Port is one running port.
 type Port struct {
 	Name string
-	Link string // the symlink, DIR/Name unless configured
-	Peer string // the other end's name; empty for a loopback port
+	Link string // the symlink, DIR/Name unless configured; empty for a served port
+	Peer string // the other end's name; empty unless a pair's end
 	Spec config.Port
 
-	dev *driver.Device
-	pty *ptyfront.Port
+	dev    *driver.Device
+	front  Front
+	pty    *ptyfront.Port   // the front, when it is a pty
+	server *netfront.Server // the front, when the port is served
+	remote *wire.Remote     // the wire, for a connect port
 }
 
-// Path is the pty slave the link points to.
-func (p *Port) Path() string { return p.pty.Path() }
+// Front is what a program reaches a port through: a pty or a network
+// server.
+type Front interface {
+	// String is the pty's path or the address served.
+	String() string
+	Close() error
+}
+
+// Path is the pty slave the link points to; "" for a served port.
+func (p *Port) Path() string {
+	if p.pty == nil {
+		return ""
+	}
+	return p.pty.Path()
+}
 
 // Device is the driver device behind the port.
 func (p *Port) Device() *driver.Device { return p.dev }
 
-// PTY is the port's pty front.
+// Front is the port's front.
+func (p *Port) Front() Front { return p.front }
+
+// PTY is the port's pty front; nil for a served port.
 func (p *Port) PTY() *ptyfront.Port { return p.pty }
+
+// Server is the port's network front; nil unless the port is served.
+func (p *Port) Server() *netfront.Server { return p.server }
+
+// Remote is the port's wire to a remote server; nil unless the port is a
+// connect port.
+func (p *Port) Remote() *wire.Remote { return p.remote }
 
 // Options configure a daemon beyond its config.
 type Options struct {
@@ -152,7 +181,8 @@ func (d *Daemon) Port(name string) (*Port, bool) {
 	return p, ok
 }
 
-// wiring is how a port is connected: its peer's name, or "" for loopback.
+// wiring is how a port is connected: its peer's name, "" for a loopback
+// plug, or the remote's address for a connect port.
 type wiring map[string]string
 
 func wiringOf(cfg *config.Config) wiring {
@@ -163,7 +193,19 @@ func wiringOf(cfg *config.Config) wiring {
 	for _, name := range cfg.Loopbacks {
 		w[name] = ""
 	}
+	for _, name := range cfg.Connects {
+		p, _ := cfg.PortByName(name)
+		w[name] = p.Connect
+	}
 	return w
+}
+
+// sameServe reports whether name is served the same way by a and b, or
+// by neither.
+func sameServe(a, b *config.Config, name string) bool {
+	sa, oka := a.ServeOf(name)
+	sb, okb := b.ServeOf(name)
+	return oka == okb && sa.Address == sb.Address && sa.Handover == sb.Handover && slices.Equal(sa.Allow, sb.Allow)
 }
 
 // Apply makes the running ports those of cfg: ports that are gone or whose
@@ -207,10 +249,10 @@ func (d *Daemon) applyLocked(cfg *config.Config) error {
 		}
 		a, _ := d.cfg.PortByName(name)
 		b, _ := cfg.PortByName(name)
-		if a != b {
+		if a != b || !sameServe(d.cfg, cfg, name) {
 			return false
 		}
-		if peer != "" {
+		if b.Kind == config.KindPair {
 			pa, _ := d.cfg.PortByName(peer)
 			pb, _ := cfg.PortByName(peer)
 			return pa == pb
@@ -241,28 +283,59 @@ func (d *Daemon) applyLocked(cfg *config.Config) error {
 		created = append(created, spec.Name)
 	}
 	for _, name := range created {
-		p := d.ports[name]
-		peer, ok := next[name]
-		switch {
-		case !ok:
-		case peer == "":
-			wire.Plug(p.dev, wire.Options{})
-			p.pty.SetPeer(p.pty)
-		case name < peer || !slices.Contains(created, peer):
-			if q, ok := d.ports[peer]; ok {
-				p.Peer, q.Peer = peer, name
-				wire.Connect(p.dev, q.dev, wire.Options{CheckFraming: cfg.FramingErrors})
-				p.pty.SetPeer(q.pty)
-				q.pty.SetPeer(p.pty)
-			}
-		}
+		d.wireLocked(cfg, d.ports[name], next, created)
 	}
 	d.cfg = cfg
 	for _, name := range created {
 		p := d.ports[name]
-		d.log.Info().Str("port", name).Str("link", p.Link).Str("pty", p.Path()).Str("peer", p.Peer).Msg("port created")
+		ev := d.log.Info().Str("port", name).Str("front", p.front.String())
+		if p.Link != "" {
+			ev = ev.Str("link", p.Link)
+		}
+		if p.Peer != "" {
+			ev = ev.Str("peer", p.Peer)
+		}
+		if p.remote != nil {
+			ev = ev.Str("remote", p.remote.String())
+		}
+		ev.Msg("port created")
 	}
 	return nil
+}
+
+// wireLocked connects a new port's pins: to a loopback plug, to its pair's
+// other end (once, from the end created first or beside an end that was
+// already running), or to a remote server. Two pty fronts wired together
+// order their programs' opens and settings before data (ptyfront.SetPeer).
+func (d *Daemon) wireLocked(cfg *config.Config, p *Port, next wiring, created []string) {
+	peer, ok := next[p.Name]
+	switch {
+	case !ok:
+	case p.Spec.Kind == config.KindConnect:
+		// Wired at its creation (connect).
+	case p.Spec.Kind == config.KindLoopback:
+		wire.Plug(p.dev, wire.Options{})
+		if p.pty != nil {
+			p.pty.SetPeer(p.pty)
+		}
+	case p.Name < peer || !slices.Contains(created, peer):
+		q, ok := d.ports[peer]
+		if !ok {
+			return
+		}
+		p.Peer, q.Peer = peer, p.Name
+		wire.Connect(p.dev, q.dev, wire.Options{CheckFraming: cfg.FramingErrors})
+		for _, e := range [][2]*Port{{p, q}, {q, p}} {
+			from, to := e[0], e[1]
+			switch {
+			case to.pty == nil:
+			case from.pty != nil:
+				from.pty.SetPeer(to.pty)
+			case from.server != nil:
+				from.server.SetPeer(to.pty.Settle)
+			}
+		}
+	}
 }
 
 // createLocked builds one port: device, pty and link.
@@ -293,26 +366,77 @@ func (d *Daemon) createLocked(cfg *config.Config, spec config.Port) (*Port, erro
 		dev.Close()
 		return nil, err
 	}
-	uid, gid, err := owner(spec)
+	p := &Port{Name: spec.Name, Spec: spec, dev: dev}
+	if spec.Kind == config.KindConnect {
+		if err := d.connect(p); err != nil {
+			dev.Close()
+			return nil, err
+		}
+	}
+	if s, ok := cfg.ServeOf(spec.Name); ok {
+		err = d.serve(p, s)
+	} else {
+		err = d.openPTY(cfg, p)
+	}
 	if err != nil {
+		if p.remote != nil {
+			p.remote.Close()
+		}
 		dev.Close()
 		return nil, err
 	}
-	pty, err := ptyfront.Open(dev, d.watcher, ptyfront.Options{Mode: spec.Mode, UID: uid, GID: gid, Logger: d.log})
+	return p, nil
+}
+
+// connect wires a connect port to what its target names.
+func (d *Daemon) connect(p *Port) error {
+	t, err := config.ParseTarget(p.Spec.Connect)
 	if err != nil {
-		dev.Close()
-		return nil, err
+		return err
 	}
-	link := spec.Link
+	switch t.Kind {
+	case config.TargetRFC2217, config.TargetSocket:
+		p.remote = wire.DialRemote(p.dev, t.Addr, wire.RemoteOptions{Raw: t.Kind == config.TargetSocket, Logger: d.log})
+		return nil
+	}
+	return fmt.Errorf("connect %q: a %s wire is not built yet", p.Spec.Connect, t.Kind)
+}
+
+// serve makes a network server p's front.
+func (d *Daemon) serve(p *Port, s config.Serve) error {
+	srv, err := netfront.Listen(p.dev, s.Addr, netfront.Options{
+		Raw:      s.Raw,
+		Allow:    s.Allow,
+		Handover: s.Handover,
+		Logger:   d.log,
+	})
+	if err != nil {
+		return fmt.Errorf("serve %s: %w", s.Address, err)
+	}
+	p.front, p.server = srv, srv
+	return nil
+}
+
+// openPTY makes a pty, with its link, p's front.
+func (d *Daemon) openPTY(cfg *config.Config, p *Port) error {
+	uid, gid, err := owner(p.Spec)
+	if err != nil {
+		return err
+	}
+	pty, err := ptyfront.Open(p.dev, d.watcher, ptyfront.Options{Mode: p.Spec.Mode, UID: uid, GID: gid, Logger: d.log})
+	if err != nil {
+		return err
+	}
+	link := p.Spec.Link
 	if link == "" {
-		link = filepath.Join(cfg.Dir, spec.Name)
+		link = filepath.Join(cfg.Dir, p.Spec.Name)
 	}
 	if err := makeLink(pty.Path(), link); err != nil {
 		pty.Close()
-		dev.Close()
-		return nil, err
+		return err
 	}
-	return &Port{Name: spec.Name, Link: link, Spec: spec, dev: dev, pty: pty}, nil
+	p.front, p.pty, p.Link = pty, pty, link
+	return nil
 }
 
 // lineControl is the framing a port starts with.
@@ -433,8 +557,14 @@ func (d *Daemon) removeLocked(name string) {
 		q.dev.SetWire(nil)
 		q.Peer = ""
 	}
-	removeLink(p.Path(), p.Link)
-	p.pty.Close()
+	if p.pty != nil {
+		removeLink(p.Path(), p.Link)
+	}
+	p.front.Close()
+	if p.remote != nil {
+		p.dev.SetWire(nil)
+		p.remote.Close()
+	}
 	p.dev.Close()
 	d.log.Info().Str("port", name).Msg("port removed")
 }

@@ -319,6 +319,9 @@ func (c *client) writeAhead() int {
 // toDevice hands data from the client to the device, and waits while
 // more than writeAhead of it is still with the driver.
 func (c *client) toDevice(data []byte) {
+	if settle := c.s.settle.Load(); settle != nil {
+		(*settle)(c.ctx)
+	}
 	w := driver.NewWrite(bytes.Clone(data))
 	w.Owner = c.owner
 	c.s.dev.Submit(w)

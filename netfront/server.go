@@ -92,6 +92,7 @@ type Server struct {
 	busyMsgs   chan struct{} // bounds the goroutines telling clients the port is in use
 
 	ownsWait atomic.Bool
+	settle   atomic.Pointer[func(context.Context)] // see SetPeer
 
 	mu     sync.Mutex
 	cur    *client // the client holding (or about to hold) the port
@@ -186,6 +187,20 @@ func (s *Server) State() State {
 // user of the mask would take it away.
 func (s *Server) OwnsWaitMask() bool { return s.ownsWait.Load() }
 
+// SetPeer gives the server what must settle before a client's data goes
+// to the device: the front of the program that receives it (the other end
+// of the port's pair). A local program's open, flush and termios change
+// reach the daemon on their own paths; data a client sends just after
+// that program acted must not overtake them, or it would be emptied by the
+// open's create request or the flush. nil settles nothing.
+func (s *Server) SetPeer(settle func(ctx context.Context)) {
+	if settle == nil {
+		s.settle.Store(nil)
+		return
+	}
+	s.settle.Store(&settle)
+}
+
 // Close ends the connected client's session as a last close (DTR and RTS
 // drop; output still queued is discarded), stops listening, and returns
 // once every goroutine of the server has ended. The device stays open for
@@ -233,8 +248,9 @@ func (s *Server) accept() {
 func (s *Server) admit(conn net.Conn) {
 	remote := conn.RemoteAddr().String()
 	if !s.allowed(conn.RemoteAddr()) {
-		conn.Close()
+		// Counted before the close, which the client sees.
 		s.refuse(remote, "not in the allowed client networks")
+		conn.Close()
 		return
 	}
 	s.mu.Lock()

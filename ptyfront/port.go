@@ -224,6 +224,9 @@ func control(f *os.File, fn func(fd int)) error {
 // Path is the slave's path, /dev/pts/N.
 func (p *Port) Path() string { return p.path }
 
+// String is the slave's path, naming the front in logs.
+func (p *Port) String() string { return p.path }
+
 // Device is the device behind the port.
 func (p *Port) Device() *driver.Device { return p.dev }
 

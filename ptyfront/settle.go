@@ -1,6 +1,7 @@
 package ptyfront
 
 import (
+	"context"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -21,6 +22,35 @@ import (
 // sends: the other end of a null-modem pair, or the port itself behind a
 // loopback plug. Without one, a port settles only its own opens.
 func (p *Port) SetPeer(q *Port) { p.peer.Store(q) }
+
+// Settle waits until the port has acted on what its program did before
+// now: the opens and closes queued on the watcher, and a packet its
+// program left on the master (a flush, a termios change). A front that is
+// not a pty (a network server on the other end of this port's pair) calls
+// it before it hands its device data for this port's program, as a pty
+// front's reader settles before its own. It returns early when ctx ends
+// or the port closes.
+func (p *Port) Settle(ctx context.Context) {
+	p.watcher.sync()
+	before, _ := p.progress.snapshot()
+	want := before.statusRead
+	if p.statusPending() {
+		want++
+	}
+	for {
+		n, ch := p.progress.snapshot()
+		if n.sessions >= before.events && n.statusDone >= max(want, n.statusRead) {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		case <-p.ctx.Done():
+			return
+		}
+	}
+}
 
 // progress is how far a port has acted on what its program did.
 type progress struct {

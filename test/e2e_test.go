@@ -62,6 +62,19 @@ func need(t *testing.T, prog, pkg string) string {
 // startDaemon runs vcomd and returns the links it printed, by name.
 func startDaemon(t *testing.T, args ...string) map[string]string {
 	t.Helper()
+	want := strings.Count(strings.Join(args, " "), ":") * 2
+	want += strings.Count(strings.Join(args, " "), "--loopback")
+	if want == 0 {
+		want = 2
+	}
+	return startPorts(t, want, args...)
+}
+
+// startPorts runs vcomd with args, waits for it to announce want ports,
+// and returns what a program opens to reach each, by name: its link, or
+// the address it is served at.
+func startPorts(t *testing.T, want int, args ...string) map[string]string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "vcom")
 	cmd := exec.Command(vcomd, append([]string{"--dir", dir}, args...)...)
 	out, err := cmd.StdoutPipe()
@@ -86,14 +99,13 @@ func startDaemon(t *testing.T, args ...string) map[string]string {
 	// killed, which ends the scan.
 	announced := killAfter(cmd)
 	sc := bufio.NewScanner(out)
-	want := strings.Count(strings.Join(args, " "), ":") * 2
-	want += strings.Count(strings.Join(args, " "), "--loopback")
-	if want == 0 {
-		want = 2
-	}
 	for len(links) < want && sc.Scan() {
 		f := strings.Fields(sc.Text())
-		links[f[0]] = f[1]
+		if len(f) >= 4 && f[1] == "served" {
+			links[f[0]] = f[3] // NAME served at URL (...)
+		} else {
+			links[f[0]] = f[1] // NAME LINK -> PTY (...)
+		}
 	}
 	if !announced() || len(links) < want {
 		t.Fatalf("vcomd printed %v within %v; stderr:\n%s", links, watchdog, stderr.String())

@@ -56,6 +56,18 @@ type opts struct {
 	interval time.Duration
 	timing   string
 	pair     bool
+	allow    stringList
+	handover bool
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
 }
 
 // env is what a subcommand runs with.
@@ -92,10 +104,15 @@ func commands() map[string]command {
 		}, cmdWait, atLeast(2)},
 		"purge": {"PORT rx|tx|all", "drop what a port has received, or has still to send, or both", none, cmdPurge, exactly(2)},
 		"trace": {"[PORT]", "print every request on PORT (or every port) as it starts and completes", none, cmdTrace, func(n int) bool { return n <= 1 }},
-		"add": {"pair A:B | loopback NAME", "add ports at run time", func(fs *flag.FlagSet, o *opts) {
-			fs.StringVar(&o.timing, "timing", "", "realistic or off (default: the daemon's)")
+		"add": {"pair A:B | loopback NAME | connect NAME=URL", "add ports at run time (URL: rfc2217://HOST:PORT or socket://HOST:PORT)", func(fs *flag.FlagSet, o *opts) {
+			fs.StringVar(&o.timing, "timing", "", "realistic or off (default: the daemon's; off for connect)")
 		}, cmdAdd, exactly(2)},
-		"remove": {"PORT", "remove a loopback port; with --pair, the pair PORT is in", func(fs *flag.FlagSet, o *opts) {
+		"serve": {"PORT URL", "serve PORT on the network instead of its pty (URL: rfc2217://HOST:PORT or socket://HOST:PORT)", func(fs *flag.FlagSet, o *opts) {
+			fs.Var(&o.allow, "allow", "a client `network` let in, like 192.168.1.0/24 (repeatable; none: loopback clients only)")
+			fs.BoolVar(&o.handover, "handover", false, "a new client replaces the connected one")
+		}, cmdServe, exactly(2)},
+		"unserve": {"PORT", "stop serving PORT on the network; it gets a pty again", none, cmdUnserve, exactly(1)},
+		"remove": {"PORT", "remove a loopback or connect port; with --pair, the pair PORT is in", func(fs *flag.FlagSet, o *opts) {
 			fs.BoolVar(&o.pair, "pair", false, "PORT is one end of a pair: remove both ends")
 		}, cmdRemove, exactly(1)},
 		"stats": {"PORT", "show a port's SERIALPERF_STATS", func(fs *flag.FlagSet, o *opts) {
@@ -114,7 +131,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: vcomctl [--socket PATH] [--json] COMMAND [flags] [ARGS]")
 	fmt.Fprintln(w, "\nCommands:")
 	cmds := commands()
-	for _, name := range []string{"list", "status", "set", "line", "break", "inject", "wait", "purge", "trace", "add", "remove", "stats"} {
+	for _, name := range []string{"list", "status", "set", "line", "break", "inject", "wait", "purge", "trace", "add", "serve", "unserve", "remove", "stats"} {
 		c := cmds[name]
 		fmt.Fprintf(w, "  %-8s %-34s %s\n", name, c.args, c.help)
 	}
@@ -236,7 +253,11 @@ func cmdList(ctx context.Context, e *env, _ []string) error {
 		for _, p := range ports {
 			c := p.State.Counters
 			errs := uint64(c.FrameErrorCount) + uint64(c.ParityErrorCount) + uint64(c.SerialOverrunErrorCount) + uint64(c.BufferOverrunErrorCount)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\n", p.Name, p.Link, p.PTY, wiring(p), openBy(p),
+			link, pty := p.Link, p.PTY
+			if p.Serve != nil {
+				link, pty = p.Serve.Address, "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\n", p.Name, link, pty, wiring(p), openBy(p),
 				p.State.Baud, p.Framing, p.Timing, c.ReceivedCount, c.TransmittedCount, errs)
 		}
 		tw.Flush()
@@ -244,14 +265,23 @@ func cmdList(ctx context.Context, e *env, _ []string) error {
 }
 
 func wiring(p control.Port) string {
-	if p.Peer != "" {
+	switch {
+	case p.Peer != "":
 		return "pair with " + p.Peer
+	case p.Remote != nil:
+		state := "connected"
+		if !p.Remote.Connected {
+			state = "not connected"
+		}
+		return "connect " + p.Remote.Address + ", " + state
 	}
 	return p.Wiring
 }
 
 func openBy(p control.Port) string {
 	switch {
+	case p.Serve != nil && p.Serve.Client != "":
+		return "client " + p.Serve.Client
 	case !p.Open:
 		return "closed"
 	case len(p.PIDs) == 0:
@@ -275,7 +305,28 @@ func cmdStatus(ctx context.Context, e *env, args []string) error {
 func printStatus(w io.Writer, p control.Port) {
 	s := p.State
 	r := s.Registers
-	fmt.Fprintf(w, "%s  %s -> %s  (%s, timing %s, %s)\n", p.Name, p.Link, p.PTY, wiring(p), p.Timing, openBy(p))
+	fmt.Fprintf(w, "%s  %s  (%s, timing %s, %s)\n", p.Name, front(p), wiring(p), p.Timing, openBy(p))
+	if sv := p.Serve; sv != nil {
+		allow := "loopback clients only"
+		if len(sv.Allow) > 0 {
+			allow = "allow " + strings.Join(sv.Allow, ",")
+		}
+		fmt.Fprintf(w, "serve      %s  %s  handover %s  accepted %d  refused %d  dropped %d", sv.Address, allow, onOffText(sv.Handover), sv.Accepted, sv.Refused, sv.Dropped)
+		if sv.LastRefusal != "" {
+			fmt.Fprintf(w, "  last refusal: %s", sv.LastRefusal)
+		}
+		fmt.Fprintln(w)
+	}
+	if r := p.Remote; r != nil {
+		fmt.Fprintf(w, "remote     %s  connected %s  connects %d  lost tx %d", r.Address, onOffText(r.Connected), r.Connects, r.LostTx)
+		if r.Peer != "" {
+			fmt.Fprintf(w, "  server %q", r.Peer)
+		}
+		if r.LastError != "" {
+			fmt.Fprintf(w, "  last error: %s", r.LastError)
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "line       %d %s\n", s.Baud, p.Framing)
 	fmt.Fprintf(w, "registers  IER %02X  IIR %02X  FCR %02X  LCR %02X  MCR %02X  LSR %02X  MSR %02X  SCR %02X  DLL %02X  DLM %02X\n",
 		r.IER, r.IIR, r.FCR, r.LCR, r.MCR, r.LSR, r.MSR, r.SCR, r.DLL, r.DLM)
@@ -440,8 +491,14 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 		req.Pair = []string{a, b}
 	case "loopback":
 		req.Loopback = args[1]
+	case "connect":
+		name, addr, ok := strings.Cut(args[1], "=")
+		if !ok {
+			return usageError{fmt.Sprintf("connect %q: want NAME=URL", args[1])}
+		}
+		req.Connect = &control.ConnectRequest{Name: name, Address: addr}
 	default:
-		return usageError{fmt.Sprintf("%q: want pair A:B or loopback NAME", args[0])}
+		return usageError{fmt.Sprintf("%q: want pair A:B, loopback NAME or connect NAME=URL", args[0])}
 	}
 	ports, err := e.c.Add(ctx, req)
 	if err != nil {
@@ -450,9 +507,33 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 	return e.emit(ports, func(w io.Writer) {
 		for _, p := range ports {
 			// As vcomd prints its ports at start.
-			fmt.Fprintf(w, "%s\t%s -> %s\t(%s)\n", p.Name, p.Link, p.PTY, wiring(p))
+			fmt.Fprintf(w, "%s\t%s\t(%s)\n", p.Name, front(p), wiring(p))
 		}
 	})
+}
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	p, err := e.c.Serve(ctx, args[0], control.ServeRequest{Address: args[1], Allow: e.o.allow, Handover: e.o.handover})
+	if err != nil {
+		return err
+	}
+	return e.emit(p, func(w io.Writer) { fmt.Fprintf(w, "%s\t%s\t(%s)\n", p.Name, front(p), wiring(p)) })
+}
+
+func cmdUnserve(ctx context.Context, e *env, args []string) error {
+	p, err := e.c.Unserve(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	return e.emit(p, func(w io.Writer) { fmt.Fprintf(w, "%s\t%s\t(%s)\n", p.Name, front(p), wiring(p)) })
+}
+
+// front is what a program opens: "LINK -> PTY", or the address served.
+func front(p control.Port) string {
+	if p.Serve != nil {
+		return "served at " + p.Serve.Address
+	}
+	return p.Link + " -> " + p.PTY
 }
 
 func cmdRemove(ctx context.Context, e *env, args []string) error {

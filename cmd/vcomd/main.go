@@ -52,11 +52,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	d := st.d
 	for _, p := range d.Ports() {
-		peer := "loopback"
-		if p.Peer != "" {
-			peer = "pair with " + p.Peer
-		}
-		fmt.Fprintf(stdout, "%s\t%s -> %s\t(%s)\n", p.Name, p.Link, p.Path(), peer)
+		fmt.Fprintf(stdout, "%s\t%s\t(%s)\n", p.Name, announce(p), wiringText(p))
 	}
 	_, _ = sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
 
@@ -173,4 +169,24 @@ func logger(cfg *config.Config, w io.Writer) (zerolog.Logger, error) {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
+}
+
+// announce is what a program opens to reach p: its link and pty, or the
+// address it is served at.
+func announce(p *daemon.Port) string {
+	if p.Link == "" {
+		return "served at " + p.Front().String()
+	}
+	return p.Link + " -> " + p.Path()
+}
+
+// wiringText is what p's pins reach, as vcomd prints it at start.
+func wiringText(p *daemon.Port) string {
+	switch {
+	case p.Peer != "":
+		return "pair with " + p.Peer
+	case p.Remote() != nil:
+		return "connect " + p.Remote().String()
+	}
+	return string(p.Spec.Kind)
 }

@@ -194,6 +194,9 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	links := map[string]string{}
 	for i, p := range cfg.Ports {
 		names[i], links[p.Name] = p.Name, p.Link
+		if s, ok := cfg.ServeOf(p.Name); ok {
+			links[p.Name] = s.Address // a served port has no link
+		}
 	}
 	env, err := portEnv(names, links, filepath.Join(cfg.Dir, control.SocketName))
 	if err != nil {
