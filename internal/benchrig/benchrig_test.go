@@ -290,3 +290,28 @@ func TestReadAnnouncements(t *testing.T) {
 		t.Errorf("a line of one word: %v", err)
 	}
 }
+
+// A served port is announced with the address it bound, which takes a
+// client; its pair's other end has its link as usual.
+func TestVcomdServe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	v, err := StartVcomd(ctx, VcomdConfig{Bin: vcomd, Dir: filepath.Join(t.TempDir(), "vcom"), Pairs: 1, Timing: "off", Serve: []string{"a0=socket://127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Stop()
+	addr, err := HostPort(v.Served["a0"])
+	if err != nil || strings.HasSuffix(addr, ":0") {
+		t.Fatalf("a0 served at %q (%v), want the bound port", v.Served["a0"], err)
+	}
+	if v.Pairs[0].A != "" {
+		t.Errorf("served a0 has a link %q", v.Pairs[0].A)
+	}
+	isPTYLink(t, v.Pairs[0].B)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}
