@@ -143,8 +143,9 @@ type benchArgs struct {
 	seed                  uint64
 }
 
-// errChecks is a run in which a resilience check failed.
-var errChecks = errors.New("resilience checks failed")
+// errChecks is a run in which a check failed: a resilience check, or a
+// network step's data arriving corrupt.
+var errChecks = errors.New("checks failed")
 
 // tool is a program some steps compare vcomd with.
 type tool struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -48,51 +49,42 @@ func (r *runner) servedVcomd(ctx context.Context, scheme string, c *cleanup) (ad
 	return addr, v.Pairs[0].B, err
 }
 
-// dialTCP connects a raw TCP client; its close goes on c.
-func dialTCP(ctx context.Context, addr string, c *cleanup) (*ttybench.Port, error) {
-	p, err := ttybench.DialTCP(ctx, addr, syncTimeout)
-	if err != nil {
-		return nil, err
-	}
-	c.add(p.Close)
-	return p, nil
-}
-
 // netRaw measures raw TCP: vcomd --serve a0=socket://, the program on
 // b0, against socat bridging a pty to tcp-listen.
-func (r *runner) netRaw(ctx context.Context) (rows []row, err error) {
-	var c cleanup
-	defer c.run(&err)
-	vAddr, vLink, err := r.servedVcomd(ctx, "socket", &c)
+func (r *runner) netRaw(ctx context.Context) ([]row, error) {
+	return r.netRows(ctx, netSide{what: "raw TCP", peer: "socat", rtTarget: 1.0, start: r.rawEnds})
+}
+
+// rawEnds starts a served vcomd and a socat tcp-listen, whose stops go
+// on c, and opens both; socat takes one client only.
+func (r *runner) rawEnds(ctx context.Context, c *cleanup) (v, s netEnds, err error) {
+	vAddr, vLink, err := r.servedVcomd(ctx, "socket", c)
 	if err != nil {
-		return nil, err
+		return v, s, err
 	}
 	d, err := r.dir()
 	if err != nil {
-		return nil, err
+		return v, s, err
 	}
-	s, err := benchrig.StartSocatTCP(ctx, r.socat, d)
+	st, err := benchrig.StartSocatTCP(ctx, r.socat, d)
 	if err != nil {
-		return nil, err
+		return v, s, err
 	}
-	c.add(s.Stop)
-	vc, err := dialTCP(ctx, vAddr, &c)
-	if err != nil {
-		return nil, fmt.Errorf("vcomd: %w", err)
+	c.add(st.Stop)
+	for _, x := range []struct {
+		who, addr, link string
+		out             *netEnds
+	}{{"vcomd", vAddr, vLink, &v}, {"socat", st.Addr, st.Link, &s}} {
+		client, err := ttybench.DialTCP(ctx, x.addr, syncTimeout)
+		if err != nil {
+			return v, s, fmt.Errorf("%s: %w", x.who, err)
+		}
+		c.add(client.Close)
+		if *x.out, err = openNet(ctx, client, x.link, c); err != nil {
+			return v, s, fmt.Errorf("%s: %w", x.who, err)
+		}
 	}
-	sc, err := dialTCP(ctx, s.Addr, &c)
-	if err != nil {
-		return nil, fmt.Errorf("socat: %w", err)
-	}
-	v, err := openNet(ctx, vc, vLink, &c)
-	if err != nil {
-		return nil, fmt.Errorf("vcomd: %w", err)
-	}
-	sp, err := openNet(ctx, sc, s.Link, &c)
-	if err != nil {
-		return nil, fmt.Errorf("socat: %w", err)
-	}
-	return r.netRows(ctx, netSide{what: "raw TCP", peer: "socat", rtTarget: 1.0}, v, sp)
+	return v, s, nil
 }
 
 // netRFC2217 measures RFC 2217: vcomd --serve a0=rfc2217://, the program
@@ -104,38 +96,44 @@ func (r *runner) netRaw(ctx context.Context) (rows []row, err error) {
 // so what differs is only what stands between the socket and the UART:
 // vcomd's network front, or ser2net and one more pty crossed. The extra
 // pty is ser2net's own cost: it serves devices, and needs one.
-func (r *runner) netRFC2217(ctx context.Context) (rows []row, err error) {
-	var c cleanup
-	defer c.run(&err)
-	vAddr, vLink, err := r.servedVcomd(ctx, "rfc2217", &c)
+func (r *runner) netRFC2217(ctx context.Context) ([]row, error) {
+	return r.netRows(ctx, netSide{what: "RFC 2217", peer: "ser2net", start: r.rfc2217Ends})
+}
+
+// rfc2217Ends starts a served vcomd, and ser2net on another vcomd's pair,
+// whose stops go on c, and opens both.
+func (r *runner) rfc2217Ends(ctx context.Context, c *cleanup) (v, s netEnds, err error) {
+	vAddr, vLink, err := r.servedVcomd(ctx, "rfc2217", c)
 	if err != nil {
-		return nil, err
+		return v, s, err
 	}
-	under, err := r.startVcomd(ctx, 1, "off", &c)
+	under, err := r.startVcomd(ctx, 1, "off", c)
 	if err != nil {
-		return nil, err
+		return v, s, err
 	}
 	d, err := r.dir()
 	if err != nil {
-		return nil, err
+		return v, s, err
 	}
-	s, err := benchrig.StartSer2net(ctx, benchrig.Ser2netConfig{Bin: r.ser2net, Dir: d, Device: under.Pairs[0].A})
+	sn, err := benchrig.StartSer2net(ctx, benchrig.Ser2netConfig{Bin: r.ser2net, Dir: d, Device: under.Pairs[0].A})
 	if err != nil {
-		return nil, err
+		return v, s, err
 	}
-	c.add(s.Stop)
-	var ends [2]netEnds
-	for i, x := range []struct{ who, addr, link string }{{"vcomd", vAddr, vLink}, {"ser2net", s.Addr, under.Pairs[0].B}} {
+	c.add(sn.Stop)
+	for _, x := range []struct {
+		who, addr, link string
+		out             *netEnds
+	}{{"vcomd", vAddr, vLink, &v}, {"ser2net", sn.Addr, under.Pairs[0].B, &s}} {
 		client, err := ttybench.DialRFC2217(ctx, x.addr)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", x.who, err)
+			return v, s, fmt.Errorf("%s: %w", x.who, err)
 		}
 		c.add(client.Close)
-		if ends[i], err = openNet(ctx, client, x.link, &c); err != nil {
-			return nil, fmt.Errorf("%s: %w", x.who, err)
+		if *x.out, err = openNet(ctx, client, x.link, c); err != nil {
+			return v, s, fmt.Errorf("%s: %w", x.who, err)
 		}
 	}
-	return r.netRows(ctx, netSide{what: "RFC 2217", peer: "ser2net"}, ends[0], ends[1])
+	return v, s, nil
 }
 
 // netSide says what a network step compares.
@@ -144,13 +142,19 @@ type netSide struct {
 	// rtTarget, when not zero, is the most the p50 round trip may be, as
 	// a ratio to the peer's.
 	rtTarget float64
+	// start starts both sides' programs, their stops going on c, and
+	// connects and opens their ends.
+	start func(ctx context.Context, c *cleanup) (v, s netEnds, err error)
 }
 
-// netRows measures v and s alternately, repetition by repetition:
-// throughput from the client to the program, back, and both ways at once
-// (at least the peer's: 1.0×), then 1-byte round trips from the client,
-// echoed by the program, in blocks.
-func (r *runner) netRows(ctx context.Context, side netSide, v, s netEnds) ([]row, error) {
+// netRows measures vcomd's side and the peer's alternately, repetition by
+// repetition: throughput from the client to the program, back, and both
+// ways at once (at least the peer's: 1.0×), then 1-byte round trips from
+// the client, echoed by the program, in blocks. Each of these four starts
+// on fresh programs and connections, so that a line that loses data
+// fails its own row (FAIL, the error in the log) and leaves the others
+// measured.
+func (r *runner) netRows(ctx context.Context, side netSide) ([]row, error) {
 	p := r.plan
 	var rows []row
 	for _, dir := range []struct {
@@ -161,32 +165,75 @@ func (r *runner) netRows(ctx context.Context, side netSide, v, s netEnds) ([]row
 		{what: "program to client", back: true},
 		{what: "both ways at once, sum", both: true},
 	} {
-		vr, sr, err := alternate(p.reps, v, s, func(e netEnds) (float64, error) {
-			from, to := e.client, e.program
-			if dir.back {
-				from, to = to, from
-			}
-			bps, err := ttybench.Throughput(ctx, from, to, p.netTotal, p.chunk, dir.both)
-			return bps / 1e6, err
+		var vr, sr []float64
+		measure := fmt.Sprintf("%s throughput, vs %s, %s (MB/s, median of %d × %d MiB, %d KiB writes)", side.what, side.peer, dir.what, p.reps, p.netTotal>>20, p.chunk>>10)
+		failed, err := r.netBlock(ctx, side, measure, func(v, s netEnds) (err error) {
+			vr, sr, err = alternate(p.reps, side.peer, v, s, func(e netEnds) (float64, error) {
+				from, to := e.client, e.program
+				if dir.back {
+					from, to = to, from
+				}
+				bps, err := ttybench.Throughput(ctx, from, to, p.netTotal, p.chunk, dir.both)
+				return bps / 1e6, err
+			})
+			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("throughput %s: %w", dir.what, err)
 		}
+		if failed != nil {
+			rows = append(rows, *failed)
+			continue
+		}
 		fmt.Fprintf(r.log, "  %s: vcomd %.1f MB/s, %s %.1f MB/s\n", dir.what, vr, side.peer, sr)
 		vm, sm := ttybench.Median(vr), ttybench.Median(sr)
 		rows = append(rows, row{
-			measure: fmt.Sprintf("%s throughput, vs %s, %s (MB/s, median of %d × %d MiB, %d KiB writes)", side.what, side.peer, dir.what, p.reps, p.netTotal>>20, p.chunk>>10),
+			measure: measure,
 			vcomd:   fmt.Sprintf("%.1f", vm), socat: fmt.Sprintf("%.1f", sm), peer: side.peer,
 			ratio: ratio(vm, sm), target: "≥ 1.0×", verdict: atLeast(vm/sm, 1.0, "×"),
 		})
 	}
-	vb, sb, err := alternate(p.reps, v, s, func(e netEnds) ([]time.Duration, error) {
-		return ttybench.RoundTrip(ctx, e.client, e.program, 100, p.trips/p.reps)
+	var vb, sb [][]time.Duration
+	trip := func(q float64, n int) string {
+		return fmt.Sprintf("%s 1-byte round trip p%.0f, vs %s, client to program and back (µs, %d samples)", side.what, q, side.peer, n)
+	}
+	failed, err := r.netBlock(ctx, side, trip(50, p.trips/p.reps*p.reps), func(v, s netEnds) (err error) {
+		vb, sb, err = alternate(p.reps, side.peer, v, s, func(e netEnds) ([]time.Duration, error) {
+			return ttybench.RoundTrip(ctx, e.client, e.program, 100, p.trips/p.reps)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("round trip: %w", err)
 	}
-	return append(rows, tripRows(r.log, vb, sb, side.peer, side.rtTarget, func(q float64, n int) string {
-		return fmt.Sprintf("%s 1-byte round trip p%.0f, vs %s, client to program and back (µs, %d samples)", side.what, q, side.peer, n)
-	})...), nil
+	if failed != nil {
+		return append(rows, *failed), nil
+	}
+	return append(rows, tripRows(r.log, vb, sb, side.peer, side.rtTarget, trip)...), nil
+}
+
+// netBlock runs measure on fresh ends. Data arriving corrupt on one side
+// is no error but a FAIL row, measure its name, saying whose; any other
+// failure is an error.
+func (r *runner) netBlock(ctx context.Context, side netSide, measure string, run func(v, s netEnds) error) (failed *row, err error) {
+	var c cleanup
+	defer c.run(&err)
+	v, s, err := side.start(ctx, &c)
+	if err != nil {
+		return nil, err
+	}
+	err = run(v, s)
+	var se *sideError
+	if !errors.As(err, &se) || !errors.Is(err, ttybench.ErrCorrupt) {
+		return nil, err
+	}
+	fmt.Fprintf(r.log, "  FAIL: %s: %v\n", measure, err)
+	x := row{measure: measure, vcomd: "–", socat: "–", peer: side.peer, verdict: "**FAIL**", fail: true}
+	cell := fmt.Sprintf("**data corrupt** in repetition %d", se.rep)
+	if se.who == "vcomd" {
+		x.vcomd = cell
+	} else {
+		x.socat = cell
+	}
+	return &x, nil
 }

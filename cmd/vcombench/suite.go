@@ -205,22 +205,34 @@ func (r *runner) fastPairs(ctx context.Context, c *cleanup) (vcomd, socat ends, 
 
 // alternate measures vcomd's ends and the peer's in turn, reps times
 // each, so that both meet the same machine, and returns each one's
-// results.
-func alternate[E, T any](reps int, v, s E, measure func(E) (T, error)) (vr, sr []T, err error) {
-	for range reps {
+// results. An error is a *sideError, naming whose measurement failed:
+// vcomd's or peer's.
+func alternate[E, T any](reps int, peer string, v, s E, measure func(E) (T, error)) (vr, sr []T, err error) {
+	for i := range reps {
 		for _, m := range []struct {
+			who string
 			e   E
 			out *[]T
-		}{{v, &vr}, {s, &sr}} {
+		}{{"vcomd", v, &vr}, {peer, s, &sr}} {
 			x, err := measure(m.e)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, &sideError{who: m.who, rep: i + 1, err: err}
 			}
 			*m.out = append(*m.out, x)
 		}
 	}
 	return vr, sr, nil
 }
+
+// sideError is a measurement of one side that failed.
+type sideError struct {
+	who string // vcomd, or the peer's name
+	rep int    // the repetition, from 1
+	err error
+}
+
+func (e *sideError) Error() string { return fmt.Sprintf("%s, repetition %d: %v", e.who, e.rep, e.err) }
+func (e *sideError) Unwrap() error { return e.err }
 
 // throughput measures one way and both ways at once, alternating vcomd
 // and socat repetition by repetition so that both see the same machine.
@@ -233,7 +245,7 @@ func (r *runner) throughput(ctx context.Context) (rows []row, err error) {
 	}
 	p := r.plan
 	for _, both := range []bool{false, true} {
-		vr, sr, err := alternate(p.reps, v, s, func(e ends) (float64, error) {
+		vr, sr, err := alternate(p.reps, "socat", v, s, func(e ends) (float64, error) {
 			bps, err := ttybench.Throughput(ctx, e.a, e.b, p.total, p.chunk, both)
 			return bps / 1e6, err
 		})
@@ -265,7 +277,7 @@ func (r *runner) latency(ctx context.Context) (rows []row, err error) {
 		return nil, err
 	}
 	p := r.plan
-	vb, sb, err := alternate(p.reps, v, s, func(e ends) ([]time.Duration, error) {
+	vb, sb, err := alternate(p.reps, "socat", v, s, func(e ends) ([]time.Duration, error) {
 		return ttybench.RoundTrip(ctx, e.a, e.b, 100, p.trips/p.reps)
 	})
 	if err != nil {

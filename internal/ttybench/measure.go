@@ -115,6 +115,10 @@ func receive(ctx context.Context, p End, src []byte, total, chunk int) error {
 	return nil
 }
 
+// ErrCorrupt is a measurement that read other bytes than were sent: the
+// line lost, added or changed some.
+var ErrCorrupt = errors.New("data corrupt")
+
 // mismatch describes where a read differs from what was sent.
 func mismatch(name string, off int, got, want []byte) error {
 	i := 0
@@ -127,7 +131,7 @@ func mismatch(name string, off int, got, want []byte) error {
 	if k := bytes.Index(pattern(0)[:period], got[i:min(len(got), i+8)]); k >= 0 {
 		where = fmt.Sprintf("pattern offset %d, expected %d", k, (off+i)%period)
 	}
-	return fmt.Errorf("%s: byte %d (read of %d at %d) is %#x, want %#x; what follows is at %s", name, off+i, len(got), off, got[i], want[i], where)
+	return fmt.Errorf("%w: %s: byte %d (read of %d at %d) is %#x, want %#x; what follows is at %s", ErrCorrupt, name, off+i, len(got), off, got[i], want[i], where)
 }
 
 // RoundTrip sends one byte at a time from a, which b echoes back, and
