@@ -71,16 +71,30 @@ func (r *runner) rawEnds(ctx context.Context, c *cleanup) (v, s netEnds, err err
 		return v, s, err
 	}
 	c.add(st.Stop)
-	for _, x := range []struct {
-		who, addr, link string
-		out             *netEnds
-	}{{"vcomd", vAddr, vLink, &v}, {"socat", st.Addr, st.Link, &s}} {
-		client, err := ttybench.DialTCP(ctx, x.addr, syncTimeout)
+	dial := func(addr string) (ttybench.End, func() error, error) {
+		p, err := ttybench.DialTCP(ctx, addr, syncTimeout)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, p.Close, nil
+	}
+	return connectBoth(ctx, c, dial, [2]served{{"vcomd", vAddr, vLink}, {"socat", st.Addr, st.Link}})
+}
+
+// served is where a side's client connects and its program opens.
+type served struct{ who, addr, link string }
+
+// connectBoth connects a client to each side with dial and opens each
+// program's end; the closes go on c.
+func connectBoth(ctx context.Context, c *cleanup, dial func(addr string) (ttybench.End, func() error, error), sides [2]served) (v, s netEnds, err error) {
+	out := [2]*netEnds{&v, &s}
+	for i, x := range sides {
+		client, closer, err := dial(x.addr)
 		if err != nil {
 			return v, s, fmt.Errorf("%s: %w", x.who, err)
 		}
-		c.add(client.Close)
-		if *x.out, err = openNet(ctx, client, x.link, c); err != nil {
+		c.add(closer)
+		if *out[i], err = openNet(ctx, client, x.link, c); err != nil {
 			return v, s, fmt.Errorf("%s: %w", x.who, err)
 		}
 	}
@@ -120,20 +134,14 @@ func (r *runner) rfc2217Ends(ctx context.Context, c *cleanup) (v, s netEnds, err
 		return v, s, err
 	}
 	c.add(sn.Stop)
-	for _, x := range []struct {
-		who, addr, link string
-		out             *netEnds
-	}{{"vcomd", vAddr, vLink, &v}, {"ser2net", sn.Addr, under.Pairs[0].B, &s}} {
-		client, err := ttybench.DialRFC2217(ctx, x.addr)
+	dial := func(addr string) (ttybench.End, func() error, error) {
+		p, err := ttybench.DialRFC2217(ctx, addr)
 		if err != nil {
-			return v, s, fmt.Errorf("%s: %w", x.who, err)
+			return nil, nil, err
 		}
-		c.add(client.Close)
-		if *x.out, err = openNet(ctx, client, x.link, c); err != nil {
-			return v, s, fmt.Errorf("%s: %w", x.who, err)
-		}
+		return p, p.Close, nil
 	}
-	return v, s, nil
+	return connectBoth(ctx, c, dial, [2]served{{"vcomd", vAddr, vLink}, {"ser2net", sn.Addr, under.Pairs[0].B}})
 }
 
 // netSide says what a network step compares.
