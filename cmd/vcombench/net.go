@@ -159,9 +159,9 @@ type netSide struct {
 // repetition: throughput from the client to the program, back, and both
 // ways at once (at least the peer's: 1.0×), then 1-byte round trips from
 // the client, echoed by the program, in blocks. Each of these four starts
-// on fresh programs and connections, so that a line that loses data
-// fails its own row (FAIL, the error in the log) and leaves the others
-// measured.
+// on fresh programs and connections, so that a line that loses data or
+// stalls fails its own row (FAIL, the error in the log) and leaves the
+// others measured.
 func (r *runner) netRows(ctx context.Context, side netSide) ([]row, error) {
 	p := r.plan
 	var rows []row
@@ -220,9 +220,10 @@ func (r *runner) netRows(ctx context.Context, side netSide) ([]row, error) {
 	return append(rows, tripRows(r.log, vb, sb, side.peer, side.rtTarget, trip)...), nil
 }
 
-// netBlock runs measure on fresh ends. Data arriving corrupt on one side
-// is no error but a FAIL row, measure its name, saying whose; any other
-// failure is an error.
+// netBlock runs measure on fresh ends. A measurement that fails on one
+// side (data arriving corrupt, a line that stalls) is no error but a FAIL
+// row, measure its name, saying whose, the error in the log; a failure to
+// start or connect is an error.
 func (r *runner) netBlock(ctx context.Context, side netSide, measure string, run func(v, s netEnds) error) (failed *row, err error) {
 	var c cleanup
 	defer c.run(&err)
@@ -232,12 +233,16 @@ func (r *runner) netBlock(ctx context.Context, side netSide, measure string, run
 	}
 	err = run(v, s)
 	var se *sideError
-	if !errors.As(err, &se) || !errors.Is(err, ttybench.ErrCorrupt) {
+	if !errors.As(err, &se) || ctx.Err() != nil {
 		return nil, err
 	}
 	fmt.Fprintf(r.log, "  FAIL: %s: %v\n", measure, err)
 	x := row{measure: measure, vcomd: "–", socat: "–", peer: side.peer, verdict: "**FAIL**", fail: true}
-	cell := fmt.Sprintf("**data corrupt** in repetition %d", se.rep)
+	what := "failed (see the log)"
+	if errors.Is(err, ttybench.ErrCorrupt) {
+		what = "data corrupt"
+	}
+	cell := fmt.Sprintf("**%s** in repetition %d", what, se.rep)
 	if se.who == "vcomd" {
 		x.vcomd = cell
 	} else {
