@@ -6,6 +6,7 @@ import (
 
 	"github.com/vcomd/vcomd/config"
 	"github.com/vcomd/vcomd/daemon"
+	"github.com/vcomd/vcomd/wire"
 )
 
 // describeNetwork adds to d what a port's network front or remote wire
@@ -30,10 +31,11 @@ func describeNetwork(d *Port, p *daemon.Port, cfg *config.Config) {
 			d.Serve.Handover = s.Handover
 		}
 	}
-	if r := p.Remote(); r != nil {
-		st := r.State()
+	switch w := p.Connection().(type) {
+	case *wire.Remote:
+		st := w.State()
 		d.Remote = &RemoteState{
-			Address:   r.String(),
+			Address:   w.String(),
 			Connected: st.Connected,
 			Since:     st.Since,
 			Connects:  st.Connects,

@@ -54,7 +54,16 @@ type Port struct {
 	front  Front
 	pty    *ptyfront.Port   // the front, when it is a pty
 	server *netfront.Server // the front, when the port is served
-	remote *wire.Remote     // the wire, for a connect port
+	conn   Connection       // the wire, for a connect port
+}
+
+// Connection is a connect port's wire: a remote server, and next a device,
+// a program or a recording. Its state is its own type's (control shows
+// each kind's).
+type Connection interface {
+	// String names what the wire reaches: "rfc2217://host:port".
+	String() string
+	Close()
 }
 
 // Front is what a program reaches a port through: a pty or a network
@@ -85,9 +94,8 @@ func (p *Port) PTY() *ptyfront.Port { return p.pty }
 // Server is the port's network front; nil unless the port is served.
 func (p *Port) Server() *netfront.Server { return p.server }
 
-// Remote is the port's wire to a remote server; nil unless the port is a
-// connect port.
-func (p *Port) Remote() *wire.Remote { return p.remote }
+// Connection is a connect port's wire; nil for the other kinds.
+func (p *Port) Connection() Connection { return p.conn }
 
 // Options configure a daemon beyond its config.
 type Options struct {
@@ -295,8 +303,8 @@ func (d *Daemon) applyLocked(cfg *config.Config) error {
 		if p.Peer != "" {
 			ev = ev.Str("peer", p.Peer)
 		}
-		if p.remote != nil {
-			ev = ev.Str("remote", p.remote.String())
+		if p.conn != nil {
+			ev = ev.Str("connect", p.conn.String())
 		}
 		ev.Msg("port created")
 	}
@@ -379,8 +387,8 @@ func (d *Daemon) createLocked(cfg *config.Config, spec config.Port) (*Port, erro
 		err = d.openPTY(cfg, p)
 	}
 	if err != nil {
-		if p.remote != nil {
-			p.remote.Close()
+		if p.conn != nil {
+			p.conn.Close()
 		}
 		dev.Close()
 		return nil, err
@@ -396,7 +404,7 @@ func (d *Daemon) connect(p *Port) error {
 	}
 	switch t.Kind {
 	case config.TargetRFC2217, config.TargetSocket:
-		p.remote = wire.DialRemote(p.dev, t.Addr, wire.RemoteOptions{Raw: t.Kind == config.TargetSocket, Logger: d.log})
+		p.conn = wire.DialRemote(p.dev, t.Addr, wire.RemoteOptions{Raw: t.Kind == config.TargetSocket, Logger: d.log})
 		return nil
 	}
 	return fmt.Errorf("connect %q: a %s wire is not built yet", p.Spec.Connect, t.Kind)
@@ -561,9 +569,9 @@ func (d *Daemon) removeLocked(name string) {
 		removeLink(p.Path(), p.Link)
 	}
 	p.front.Close()
-	if p.remote != nil {
+	if p.conn != nil {
 		p.dev.SetWire(nil)
-		p.remote.Close()
+		p.conn.Close()
 	}
 	p.dev.Close()
 	d.log.Info().Str("port", name).Msg("port removed")

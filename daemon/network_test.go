@@ -10,6 +10,7 @@ import (
 	"github.com/vcomd/vcomd/internal/leakcheck"
 	"github.com/vcomd/vcomd/ioctl"
 	"github.com/vcomd/vcomd/vcomtest"
+	"github.com/vcomd/vcomd/wire"
 )
 
 // The three parts of a port, picked per port: "net" is served (a network
@@ -41,8 +42,8 @@ func TestServeAndConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	remote, _ := d.Port("remote")
-	if remote.Remote() == nil || remote.PTY() == nil {
-		t.Fatalf("remote: wire %v, pty %v; want a remote wire behind a pty", remote.Remote(), remote.PTY())
+	if _, ok := remote.Connection().(*wire.Remote); !ok || remote.PTY() == nil {
+		t.Fatalf("remote: wire %v, pty %v; want a remote wire behind a pty", remote.Connection(), remote.PTY())
 	}
 	// Until the wire reaches the server, what the UART sends is lost, as
 	// on an unplugged cable: wait for the carrier it raises then.

@@ -27,6 +27,10 @@ const (
 // stops the server.
 const remoteReadSize = 4096
 
+// maxUnanswered bounds the requests of one setting kept to compare with
+// answers that may never come.
+const maxUnanswered = 8
+
 // lineEvents is the SET-LINESTATE-MASK asked for: the line events the
 // UART can show, none of the status bits (data ready, THR/TSR empty) a
 // server would otherwise report on every byte.
@@ -55,7 +59,7 @@ type RemoteOptions struct {
 type RemoteState struct {
 	Address   string    // the URL, as String
 	Connected bool      // a server holds the far end (RFC 2217: agreed to COM-PORT-OPTION)
-	Since     time.Time // when Connected last changed; zero before the first attempt ended
+	Since     time.Time // when Connected last changed; zero until the first connection
 	Connects  uint64    // connections made
 	// LostTx counts bytes the UART sent that no server took: sent while
 	// disconnected, or queued in the wire and unsent when the connection
@@ -91,6 +95,9 @@ type Remote struct {
 	held     bool                   // the server asked, by FLOWCONTROL-SUSPEND, for no data
 	closed   bool
 	state    RemoteState
+	// stateChanged is closed and replaced when the connection comes up,
+	// drops, or an attempt fails, for tests to wait on.
+	stateChanged chan struct{}
 }
 
 // remoteItem is one Transmit's worth of bytes for the socket.
@@ -105,9 +112,10 @@ type remoteSession struct {
 	conn net.Conn
 	wmu  sync.Mutex // one writer on the socket at a time: the writer, and the reader's answers
 	// What was last sent on this connection, so that only changes go out,
-	// and what was asked, to compare with the answer.
+	// and what was asked and not yet answered, oldest first, to compare
+	// with the answers, which come in order.
 	sent    remoteSent
-	asked   map[askKey]uint32
+	asked   map[askKey][]uint32
 	started bool // the initial settings, lines and masks went out
 }
 
@@ -142,6 +150,8 @@ func DialRemote(dev *driver.Device, addr string, opts RemoteOptions) *Remote {
 		opts:    opts,
 		changed: make(chan struct{}),
 		outputs: dev.Outputs(),
+
+		stateChanged: make(chan struct{}),
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.state.Address = r.String()
@@ -209,6 +219,7 @@ func (r *Remote) LineSettings(_ *driver.Device, s ioctl.Settings) {
 func (r *Remote) Transmit(_ *driver.Device, signals []uart16550.Signal, taken func()) {
 	var it remoteItem
 	r.mu.Lock()
+	sess := r.sess
 	for _, s := range signals {
 		switch s.Kind {
 		case uart16550.SignalChar:
@@ -223,16 +234,16 @@ func (r *Remote) Transmit(_ *driver.Device, signals []uart16550.Signal, taken fu
 				if s.Break {
 					v = rfc2217.ControlBreakOn
 				}
-				it.wire = rfc2217.AppendRequest(it.wire, rfc2217.SetControl, v, nil)
+				it.wire = sess.askLocked(it.wire, rfc2217.SetControl, v)
 			}
 		case uart16550.SignalModem:
 			if !r.opts.Raw {
-				it.wire = appendLines(it.wire, r.outputs, s.Modem, false)
+				it.wire = sess.linesLocked(it.wire, r.outputs, s.Modem, false)
 			}
 			r.outputs = s.Modem
 		}
 	}
-	if r.sess == nil || r.closed {
+	if sess == nil || r.closed {
 		r.state.LostTx += uint64(it.chars)
 		r.mu.Unlock()
 		if taken != nil {
@@ -254,14 +265,14 @@ func (r *Remote) appendData(dst, p []byte) []byte {
 	return rfc2217.AppendData(dst, p)
 }
 
-// appendLines appends the SET-CONTROLs that take DTR and RTS from was to
+// linesLocked appends the SET-CONTROLs that take DTR and RTS from was to
 // now; all sends both whatever was.
-func appendLines(dst []byte, was, now uart16550.ModemOutputs, all bool) []byte {
+func (s *remoteSession) linesLocked(dst []byte, was, now uart16550.ModemOutputs, all bool) []byte {
 	if all || now.DTR != was.DTR {
-		dst = rfc2217.AppendRequest(dst, rfc2217.SetControl, pick(now.DTR, rfc2217.ControlDTROn, rfc2217.ControlDTROff), nil)
+		dst = s.askLocked(dst, rfc2217.SetControl, pick(now.DTR, rfc2217.ControlDTROn, rfc2217.ControlDTROff))
 	}
 	if all || now.RTS != was.RTS {
-		dst = rfc2217.AppendRequest(dst, rfc2217.SetControl, pick(now.RTS, rfc2217.ControlRTSOn, rfc2217.ControlRTSOff), nil)
+		dst = s.askLocked(dst, rfc2217.SetControl, pick(now.RTS, rfc2217.ControlRTSOn, rfc2217.ControlRTSOff))
 	}
 	return dst
 }
@@ -279,9 +290,16 @@ func (r *Remote) wakeLocked() {
 	r.changed = make(chan struct{})
 }
 
+// stateChangedLocked wakes whoever waits for a change of state.
+func (r *Remote) stateChangedLocked() {
+	close(r.stateChanged)
+	r.stateChanged = make(chan struct{})
+}
+
 // carrier is what the port's modem inputs are with the connection up or
-// down (RI off). An RFC 2217 server's NOTIFY-MODEMSTATE sets them once
-// up; until then (and in raw mode for good) the connection is the carrier.
+// down (RI off). A raw socket's connection is the carrier; over RFC 2217
+// the lines are the server's, set by its NOTIFY-MODEMSTATE (which servers
+// send once the mask is set), and only their drop follows the connection.
 func (r *Remote) carrier(up bool) driver.Input {
 	return driver.Input{Kind: driver.InputModem, Modem: uart16550.ModemInputs{CTS: up, DSR: up, DCD: up}}
 }
@@ -305,9 +323,17 @@ func (r *Remote) run() {
 			return
 		}
 		r.mu.Lock()
+		again := r.state.LastError == err.Error()
 		r.state.LastError = err.Error()
+		r.stateChangedLocked()
 		r.mu.Unlock()
-		r.log.Warn().Err(err).Dur("retry_in", backoff).Msg("remote wire down")
+		// A server that stays away fails the same way every MaxBackoff:
+		// said once, then only at debug level.
+		ev := r.log.Warn()
+		if again {
+			ev = r.log.Debug()
+		}
+		ev.Err(err).Dur("retry_in", backoff).Msg("remote wire down")
 		wait := time.NewTimer(backoff)
 		select {
 		case <-r.ctx.Done():
@@ -328,7 +354,7 @@ var (
 // serve runs one connection until it fails or Close, and reports why it
 // ended. The reader runs on its own goroutine; this one writes.
 func (r *Remote) serve(conn net.Conn) error {
-	s := &remoteSession{conn: conn, asked: map[askKey]uint32{}}
+	s := &remoteSession{conn: conn, asked: map[askKey][]uint32{}}
 	r.mu.Lock()
 	r.state.Peer = "" // until this server says who it is
 	r.mu.Unlock()
@@ -371,9 +397,12 @@ func (r *Remote) up(s *remoteSession) {
 	r.state.Connects++
 	r.state.LastError = ""
 	r.wakeLocked()
+	r.stateChangedLocked()
 	r.mu.Unlock()
 	r.log.Info().Str("server", s.conn.RemoteAddr().String()).Msg("remote wire connected")
-	r.dev.Input(r.carrier(true))
+	if r.opts.Raw {
+		r.dev.Input(r.carrier(true))
+	}
 }
 
 // drop ends a connection's part in the wire: the carrier goes, and what was
@@ -386,6 +415,7 @@ func (r *Remote) drop(s *remoteSession) {
 	}
 	r.sess = nil
 	r.state.Connected, r.state.Since = false, time.Now()
+	r.stateChangedLocked()
 	lost := r.out
 	r.out = nil
 	for _, it := range lost {
@@ -476,22 +506,13 @@ func (r *Remote) writeLoop(s *remoteSession, ready <-chan struct{}, readerDone <
 // the port's present settings: all of them, the modem lines and the
 // notification masks the first time on a connection, what changed after.
 func (r *Remote) settingsLocked(s *remoteSession, buf []byte) []byte {
-	st := r.settings
-	want := remoteSent{
-		baud:     st.Baud.BaudRate,
-		dataSize: uint32(st.Line.WordLength),
-		parity:   uint32(st.Line.Parity) + 1, // NoParity..SpaceParity are 0..4, RFC 2217's 1..5
-		stopSize: map[uint8]uint32{ioctl.StopBit1: rfc2217.StopOne, ioctl.StopBits1_5: rfc2217.StopOneHalf, ioctl.StopBits2: rfc2217.StopTwo}[st.Line.StopBits],
-		flow:     outboundFlow(st),
-		inFlow:   inboundFlow(st),
-	}
+	want := wantSent(r.settings)
 	ask := func(cmd rfc2217.Command, was *uint32, v uint32) {
 		if v == 0 || *was == v {
 			return // 0 would be a query
 		}
 		*was = v
-		s.asked[askKey{cmd, controlGroup(cmd, v)}] = v
-		buf = rfc2217.AppendRequest(buf, cmd, v, nil)
+		buf = s.askLocked(buf, cmd, v)
 	}
 	ask(rfc2217.SetBaudRate, &s.sent.baud, want.baud)
 	ask(rfc2217.SetDataSize, &s.sent.dataSize, want.dataSize)
@@ -505,11 +526,39 @@ func (r *Remote) settingsLocked(s *remoteSession, buf []byte) []byte {
 	if !s.started {
 		s.started = true
 		buf = rfc2217.AppendRequest(buf, rfc2217.Signature, 0, nil) // asks the server's
-		buf = appendLines(buf, r.outputs, r.outputs, true)
+		buf = s.linesLocked(buf, r.outputs, r.outputs, true)
 		buf = rfc2217.AppendRequest(buf, rfc2217.SetModemStateMask, 0xFF, nil)
 		buf = rfc2217.AppendRequest(buf, rfc2217.SetLineStateMask, lineEvents, nil)
 	}
 	return buf
+}
+
+// askLocked appends the request cmd v and records it for the answer. On
+// no session (disconnected: the bytes are dropped) it only encodes.
+func (s *remoteSession) askLocked(buf []byte, cmd rfc2217.Command, v uint32) []byte {
+	if s == nil {
+		return rfc2217.AppendRequest(buf, cmd, v, nil)
+	}
+	k := askKey{cmd, controlGroup(cmd, v)}
+	if q := s.asked[k]; len(q) >= maxUnanswered {
+		// A server that never answers this one (ser2net on a pty ignores
+		// SET-CONTROL DTR and RTS) must not make the list grow for ever.
+		s.asked[k] = q[1:]
+	}
+	s.asked[k] = append(s.asked[k], v)
+	return rfc2217.AppendRequest(buf, cmd, v, nil)
+}
+
+// wantSent is what the port's settings are in RFC 2217 values.
+func wantSent(st ioctl.Settings) remoteSent {
+	return remoteSent{
+		baud:     st.Baud.BaudRate,
+		dataSize: uint32(st.Line.WordLength),
+		parity:   uint32(st.Line.Parity) + 1, // NoParity..SpaceParity are 0..4, RFC 2217's 1..5
+		stopSize: map[uint8]uint32{ioctl.StopBit1: rfc2217.StopOne, ioctl.StopBits1_5: rfc2217.StopOneHalf, ioctl.StopBits2: rfc2217.StopTwo}[st.Line.StopBits],
+		flow:     outboundFlow(st),
+		inFlow:   inboundFlow(st),
+	}
 }
 
 // outboundFlow is the SET-CONTROL for what holds the port's output.
@@ -667,6 +716,11 @@ func (r *Remote) messages(s *remoteSession, msgs []rfc2217.Message, damage *uart
 			if v&rfc2217.LineOverrun != 0 {
 				in = append(in, driver.Input{Kind: driver.InputOverrun})
 			}
+			// A framing or parity error damages the next character
+			// received rather than adding a NUL: a server sends the
+			// damaged character itself as data (it has no other way to
+			// mark it), so the count of characters stays what the line
+			// carried.
 			if v&rfc2217.LineFraming != 0 {
 				*damage |= uart16550.FramingError
 			}
@@ -682,6 +736,7 @@ func (r *Remote) messages(s *remoteSession, msgs []rfc2217.Message, damage *uart
 			if len(m.Text) > 0 {
 				r.mu.Lock()
 				r.state.Peer = string(m.Text)
+				r.stateChangedLocked()
 				r.mu.Unlock()
 			}
 		default:
@@ -696,11 +751,25 @@ func (r *Remote) messages(s *remoteSession, msgs []rfc2217.Message, damage *uart
 func (r *Remote) checkAnswer(s *remoteSession, m rfc2217.Message) {
 	key := askKey{m.Cmd, controlGroup(m.Cmd, m.Value)}
 	r.mu.Lock()
-	asked, ok := s.asked[key]
-	delete(s.asked, key)
+	q := s.asked[key]
+	ok := len(q) > 0
+	var asked uint32
+	if ok {
+		asked = q[0]
+		s.asked[key] = q[1:]
+	}
 	r.mu.Unlock()
+	r.log.Debug().Stringer("command", m.Cmd).Uint32("value", m.Value).Msg("server answered")
 	if ok && asked != m.Value {
 		r.log.Warn().Stringer("command", m.Cmd).Uint32("asked", asked).Uint32("answered", m.Value).
 			Msg("the server answered a setting with another value")
+	}
+	if ok && len(q) == 1 {
+		r.mu.Lock()
+		if len(s.asked[key]) == 0 {
+			delete(s.asked, key)
+		}
+		r.stateChangedLocked() // after the log line: tests wait for every answer
+		r.mu.Unlock()
 	}
 }

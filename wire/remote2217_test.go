@@ -136,11 +136,7 @@ func (l logLines) Write(p []byte) (int, error) {
 // modem state, line state and flow control reach the UART, and an answer
 // other than the value asked is logged.
 func TestRemoteRFC2217(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listen(t)
 	d := openDevice(t, "C")
 	logs := make(logLines, 64)
 	opts := fastRetry(false)

@@ -30,6 +30,17 @@ func fastRetry(raw bool) wire.RemoteOptions {
 	return wire.RemoteOptions{Raw: raw, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}
 }
 
+// listen is a loopback listener that closes with the test.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
 // openDevice is an open port at timing off.
 func openDevice(t *testing.T, name string) *driver.Device {
 	t.Helper()
@@ -188,5 +199,34 @@ func TestRemoteRaw(t *testing.T) {
 	call(t, d, driver.NewWrite([]byte("again")))
 	if got := readFull(t, c, 5); string(got) != "again" {
 		t.Errorf("server got %q after the reconnect", got)
+	}
+}
+
+// Close ends a wire whose server has stopped reading while a write of the
+// port is under way: Close returns, the goroutines end (leakcheck), and
+// the port finishes the write into the closed wire as into an unplugged
+// cable, counting it lost. (Whether the wire's socket write is blocked at
+// that moment, which Close cuts with a deadline, depends on how much the
+// socket buffers took; the test cannot see it.)
+func TestRemoteCloseWhileBlocked(t *testing.T) {
+	ln := listen(t)
+	d := openDevice(t, "B")
+	r := wire.DialRemote(d, ln.Addr().String(), fastRetry(true))
+	c := accept(t, ln)
+	waitModem(t, d, msrCarrier, msrCarrier)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	w := driver.NewWrite(big)
+	d.Submit(w)
+	// The write is under way once the server sees its first bytes; then
+	// the server reads no more.
+	readFull(t, c, 16)
+	r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	if st, err := w.Wait(ctx); err != nil || !st.OK() {
+		t.Fatalf("the write after Close: %v %v", st, err)
+	}
+	if st := r.State(); st.LostTx > uint64(len(big)-16) || st.Connected {
+		t.Errorf("state %+v after Close, with %d bytes written and 16 read", st, len(big))
 	}
 }

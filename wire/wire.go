@@ -1,7 +1,8 @@
 // Package wire is what a virtual port's UART pins reach: the other end of
-// a null-modem cable (nullmodem.go) or a loopback plug (loopback.go). Each
-// kind of wire implements driver.Wire, and driver.InputDriver for the pins
-// it drives; convert.go is what they share.
+// a null-modem cable (nullmodem.go), a loopback plug (loopback.go), or a
+// network server, RFC 2217 or raw TCP (remote.go). Each kind of wire
+// implements driver.Wire, and driver.InputDriver for the pins it drives;
+// convert.go is what the cables share.
 package wire
 
 // Options configure a cable.

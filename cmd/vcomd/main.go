@@ -185,8 +185,8 @@ func wiringText(p *daemon.Port) string {
 	switch {
 	case p.Peer != "":
 		return "pair with " + p.Peer
-	case p.Remote() != nil:
-		return "connect " + p.Remote().String()
+	case p.Connection() != nil:
+		return "connect " + p.Connection().String()
 	}
 	return string(p.Spec.Kind)
 }
