@@ -55,8 +55,10 @@ type fileLoopback struct {
 }
 
 type fileConnect struct {
-	Name    *string `toml:"name"`
-	Address *string `toml:"address"`
+	Name       *string `toml:"name"`
+	Address    *string `toml:"address"`
+	Pace       *string `toml:"pace"`
+	OnMismatch *string `toml:"on_mismatch"`
 }
 
 type fileServe struct {
@@ -82,38 +84,40 @@ type filePortBlock struct {
 // schema lists every key a config file may hold, by dotted path (array
 // tables by their name), with the kind of value it wants.
 var schema = map[string]string{
-	"dir":             "a string",
-	"timing":          "a string",
-	"log_level":       "a string",
-	"log_format":      "a string",
-	"framing_errors":  "true or false",
-	"socket":          "a table",
-	"socket.group":    "a string",
-	"socket.mode":     `a string of octal digits, like "0660"`,
-	"pair":            "an array of tables ([[pair]])",
-	"pair.a":          "a string",
-	"pair.b":          "a string",
-	"loopback":        "an array of tables ([[loopback]])",
-	"loopback.name":   "a string",
-	"connect":         "an array of tables ([[connect]])",
-	"connect.name":    "a string",
-	"connect.address": "a string",
-	"serve":           "an array of tables ([[serve]])",
-	"serve.port":      "a string",
-	"serve.address":   "a string",
-	"serve.allow":     "an array of strings",
-	"serve.handover":  "true or false",
-	"port":            "an array of tables ([[port]])",
-	"port.name":       "a string",
-	"port.link":       "a string",
-	"port.mode":       `a string of octal digits, like "0660"`,
-	"port.owner":      "a string",
-	"port.group":      "a string",
-	"port.timing":     "a string",
-	"port.fifo_depth": "an integer",
-	"port.data_bits":  "an integer",
-	"port.parity":     "a string",
-	"port.stop_bits":  `"1", "1.5" or "2"`,
+	"dir":                 "a string",
+	"timing":              "a string",
+	"log_level":           "a string",
+	"log_format":          "a string",
+	"framing_errors":      "true or false",
+	"socket":              "a table",
+	"socket.group":        "a string",
+	"socket.mode":         `a string of octal digits, like "0660"`,
+	"pair":                "an array of tables ([[pair]])",
+	"pair.a":              "a string",
+	"pair.b":              "a string",
+	"loopback":            "an array of tables ([[loopback]])",
+	"loopback.name":       "a string",
+	"connect":             "an array of tables ([[connect]])",
+	"connect.name":        "a string",
+	"connect.address":     "a string",
+	"connect.pace":        `"recorded" or "instant"`,
+	"connect.on_mismatch": `"stop" or "resync"`,
+	"serve":               "an array of tables ([[serve]])",
+	"serve.port":          "a string",
+	"serve.address":       "a string",
+	"serve.allow":         "an array of strings",
+	"serve.handover":      "true or false",
+	"port":                "an array of tables ([[port]])",
+	"port.name":           "a string",
+	"port.link":           "a string",
+	"port.mode":           `a string of octal digits, like "0660"`,
+	"port.owner":          "a string",
+	"port.group":          "a string",
+	"port.timing":         "a string",
+	"port.fifo_depth":     "an integer",
+	"port.data_bits":      "an integer",
+	"port.parity":         "a string",
+	"port.stop_bits":      `"1", "1.5" or "2"`,
 }
 
 // fileConfig is a decoded file whose values have each been checked, ready to
@@ -138,6 +142,8 @@ type portDef struct {
 	kind   Kind
 	a, b   string // b is "" but for a pair
 	target string // a connect port's, checked; "" for the other kinds
+	// replay is a replay target's options ("" for the defaults), checked.
+	replay ReplayOptions
 }
 
 // what names the entry in messages: pair "a:b", loopback "a" or
@@ -394,7 +400,11 @@ func (doc *fileDoc) check() (*fileConfig, error) {
 		if _, err := parseTarget(*cn.Address); err != nil {
 			return nil, fmt.Errorf("connect %q: address %q: %v", *cn.Name, *cn.Address, err)
 		}
-		fc.ports = append(fc.ports, portDef{kind: KindConnect, a: *cn.Name, target: *cn.Address})
+		ro := ReplayOptions{Pace: deref(cn.Pace), OnMismatch: deref(cn.OnMismatch)}
+		if err := ro.check(*cn.Address); err != nil {
+			return nil, fmt.Errorf("connect %q: %v", *cn.Name, err)
+		}
+		fc.ports = append(fc.ports, portDef{kind: KindConnect, a: *cn.Name, target: *cn.Address, replay: ro})
 	}
 	for i, sv := range doc.Serve {
 		s, err := sv.check(i)
