@@ -75,3 +75,21 @@ func WaitReplay(ctx context.Context, r *Replay, cond func(ReplayState) bool) (Re
 		}
 	}
 }
+
+// WaitReplayHeld waits until r holds back a Transmit's taken, woken by
+// each Transmit.
+func WaitReplayHeld(ctx context.Context, r *Replay) error {
+	for {
+		r.mu.Lock()
+		held, ch := len(r.held), r.changed
+		r.mu.Unlock()
+		if held > 0 {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -16,6 +16,12 @@ import (
 
 var _ driver.InputDriver = (*Replay)(nil)
 
+// replayHold is how many bytes the host may send ahead of the replay
+// before Transmit stops calling taken: a program that writes on while the
+// replay is still answering is held back, as by a device that is slow to
+// read, rather than growing the buffer without end.
+const replayHold = 4096
+
 // ReplayOptions configure a Replay.
 type ReplayOptions struct {
 	// Instant answers as soon as the host has sent what the recording
@@ -99,6 +105,7 @@ type Replay struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced when bytes arrive or DTR changes
 	rx      []byte        // what the host sent, not yet compared
+	held    []func()      // taken callbacks held while rx is past replayHold
 	dtr     bool          // the host's DTR as last seen
 	state   ReplayState
 	// stateChanged is closed and replaced at every change of state, for
@@ -168,6 +175,10 @@ func (r *Replay) State() ReplayState {
 func (r *Replay) Close() {
 	r.cancel()
 	r.wg.Wait()
+	r.mu.Lock()
+	held := r.releaseLocked(true)
+	r.mu.Unlock()
+	callAll(held)
 }
 
 // DrivenInputs implements driver.InputDriver: the recording drives all
@@ -197,9 +208,31 @@ func (r *Replay) Transmit(_ *driver.Device, signals []uart16550.Signal, taken fu
 	}
 	close(r.changed)
 	r.changed = make(chan struct{})
+	if taken != nil && len(r.rx) > replayHold && r.ctx.Err() == nil {
+		r.held = append(r.held, taken)
+		taken = nil
+	}
 	r.mu.Unlock()
 	if taken != nil {
 		taken()
+	}
+}
+
+// releaseLocked hands back the held taken callbacks once rx is below
+// replayHold, or all of them when the replay is over; the caller calls
+// them with r.mu released.
+func (r *Replay) releaseLocked(all bool) []func() {
+	if len(r.held) == 0 || (!all && len(r.rx) > replayHold) {
+		return nil
+	}
+	h := r.held
+	r.held = nil
+	return h
+}
+
+func callAll(fns []func()) {
+	for _, f := range fns {
+		f()
 	}
 }
 
@@ -281,7 +314,9 @@ func (r *Replay) run() {
 	r.state.Extra += uint64(len(r.rx))
 	r.rx = nil
 	r.setLocked(ReplayEnded, 0)
+	held := r.releaseLocked(true)
 	r.mu.Unlock()
+	callAll(held)
 	r.log.Info().Int("events", len(evs)).Msg("replay ended: every event of the recording played")
 }
 
@@ -356,7 +391,9 @@ func (r *Replay) match(i int) (int, bool) {
 		}
 		r.rx = r.rx[n:]
 		if len(r.rx) == 0 || off == len(e.Data) {
+			held := r.releaseLocked(false)
 			r.mu.Unlock()
+			callAll(held)
 			continue
 		}
 		// r.rx[0] differs from e.Data[off].
@@ -372,7 +409,9 @@ func (r *Replay) match(i int) (int, bool) {
 			r.log.Error().Int("line", e.Line).Int("offset", off).Str("expected", strconv.Quote(string(e.Data))).Str("received", strconv.Quote(string(got))).
 				Msg("replay stopped: the host sent what the recording does not have")
 			r.setLocked(ReplayStopped, e.Line)
+			held := r.releaseLocked(true)
 			r.mu.Unlock()
+			callAll(held)
 			return 0, false
 		}
 		// What arrived for this event goes back in front, and the search
@@ -389,7 +428,9 @@ func (r *Replay) match(i int) (int, bool) {
 		if next != i {
 			m.Resynced = r.rec.Events[next].Line
 		}
+		held := r.releaseLocked(false)
 		r.mu.Unlock()
+		callAll(held)
 		r.log.Warn().Int("line", e.Line).Int("offset", off).Str("expected", strconv.Quote(string(e.Data))).Str("received", strconv.Quote(string(got))).
 			Int("resynced_at", m.Resynced).Msg("replay mismatch: resynchronising")
 		return next, true

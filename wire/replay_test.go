@@ -233,3 +233,34 @@ func TestReplayRefuses(t *testing.T) {
 		t.Errorf("modem status %#x: a refused recording set the inputs", got)
 	}
 }
+
+// A host that writes far ahead of the replay (here while an answer waits
+// out its recorded hour) is held back: its write stays pending until the
+// replay catches up or, here, closes.
+func TestReplayHoldsHostBack(t *testing.T) {
+	path := writeRecording(t, "M", []record.Event{host(0, "a"), device(3_600_000, "b"), host(3_600_001, strings.Repeat("c", 3*4096))})
+	d := openDevice(t, "M")
+	r, err := wire.OpenReplay(d, path, wire.ReplayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	call(t, d, driver.NewWrite([]byte("a")))
+	waitReplay(t, r, "the answer's wait", func(s wire.ReplayState) bool { return s.State == wire.ReplayPlaying })
+	w := driver.NewWrite([]byte(strings.Repeat("c", 3*4096)))
+	d.Submit(w)
+	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
+	defer cancel()
+	if err := wire.WaitReplayHeld(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.Done():
+		t.Fatalf("the write completed (%v) while the replay held it", w.Status())
+	default:
+	}
+	r.Close()
+	if _, err := w.Wait(ctx); err != nil {
+		t.Fatalf("the write did not complete once the replay closed: %v", err)
+	}
+}
