@@ -292,15 +292,16 @@ func (r *Replay) run() {
 			if !r.pace(anchor, e.T-anchorT) {
 				return
 			}
-			set := func(p *bool, v *bool) {
+			// Only the lines named change; the others stay as they were.
+			take := func(p *bool, v *bool) {
 				if v != nil {
 					*p = *v
 				}
 			}
-			set(&mi.CTS, e.Lines.CTS)
-			set(&mi.DSR, e.Lines.DSR)
-			set(&mi.RI, e.Lines.RI)
-			set(&mi.DCD, e.Lines.DCD)
+			take(&mi.CTS, e.Lines.CTS)
+			take(&mi.DSR, e.Lines.DSR)
+			take(&mi.RI, e.Lines.RI)
+			take(&mi.DCD, e.Lines.DCD)
 			if !r.input(driver.Input{Kind: driver.InputModem, Modem: mi}) {
 				return
 			}
