@@ -55,8 +55,10 @@ type fileLoopback struct {
 }
 
 type fileConnect struct {
-	Name    *string `toml:"name"`
-	Address *string `toml:"address"`
+	Name       *string `toml:"name"`
+	Address    *string `toml:"address"`
+	Pace       *string `toml:"pace"`
+	OnMismatch *string `toml:"on_mismatch"`
 }
 
 type fileServe struct {
@@ -98,6 +100,11 @@ var schema = map[string]string{
 	"connect":         "an array of tables ([[connect]])",
 	"connect.name":    "a string",
 	"connect.address": "a string",
+
+	// A replay:FILE address's options (config/replay.go).
+	"connect.pace":        `"recorded" or "instant"`,
+	"connect.on_mismatch": `"stop" or "resync"`,
+
 	"serve":           "an array of tables ([[serve]])",
 	"serve.port":      "a string",
 	"serve.address":   "a string",
@@ -138,6 +145,8 @@ type portDef struct {
 	kind   Kind
 	a, b   string // b is "" but for a pair
 	target string // a connect port's, checked; "" for the other kinds
+	// replay is a replay target's options ("" for the defaults), checked.
+	replay ReplayOptions
 }
 
 // what names the entry in messages: pair "a:b", loopback "a" or
@@ -394,7 +403,11 @@ func (doc *fileDoc) check() (*fileConfig, error) {
 		if _, err := parseTarget(*cn.Address); err != nil {
 			return nil, fmt.Errorf("connect %q: address %q: %v", *cn.Name, *cn.Address, err)
 		}
-		fc.ports = append(fc.ports, portDef{kind: KindConnect, a: *cn.Name, target: *cn.Address})
+		ro := ReplayOptions{Pace: deref(cn.Pace), OnMismatch: deref(cn.OnMismatch)}
+		if err := ro.check(*cn.Address); err != nil {
+			return nil, fmt.Errorf("connect %q: %v", *cn.Name, err)
+		}
+		fc.ports = append(fc.ports, portDef{kind: KindConnect, a: *cn.Name, target: *cn.Address, replay: ro})
 	}
 	for i, sv := range doc.Serve {
 		s, err := sv.check(i)

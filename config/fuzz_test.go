@@ -37,7 +37,14 @@ func encodeFile(c *Config) ([]byte, error) {
 	}
 	for _, name := range c.Connects {
 		p, _ := c.PortByName(name)
-		doc.Connect = append(doc.Connect, fileConnect{Name: ptr(name), Address: ptr(p.Connect)})
+		fc := fileConnect{Name: ptr(name), Address: ptr(p.Connect)}
+		if p.Replay.Pace != "" {
+			fc.Pace = ptr(p.Replay.Pace)
+		}
+		if p.Replay.OnMismatch != "" {
+			fc.OnMismatch = ptr(p.Replay.OnMismatch)
+		}
+		doc.Connect = append(doc.Connect, fc)
 	}
 	for _, s := range c.Serves {
 		fs := fileServe{Port: ptr(s.Port), Address: ptr(s.Address), Handover: ptr(s.Handover)}

@@ -325,6 +325,7 @@ func (b *builder) add(d portDef) error {
 	case KindConnect:
 		p := newPort(d.a, KindConnect, "")
 		p.Connect = d.target
+		p.Replay = d.replay
 		b.append(p, what)
 		b.c.Connects = append(b.c.Connects, d.a)
 	default:
