@@ -166,6 +166,9 @@ func traceLine(ev driver.TraceEvent) TraceLine {
 		Data:    hex.EncodeToString(ev.Data),
 		Input:   ev.Input,
 	}
+	if ev.Phase == driver.PhaseEvent {
+		l.Output = ev.Output
+	}
 	if ev.Phase == driver.PhaseComplete {
 		l.Status = ev.Status.String()
 		l.Duration = ev.Duration

@@ -62,6 +62,13 @@ func (r *Recorder) Event(l TraceLine) (Event, bool) {
 		return Event{T: r.since(l.Time), Kind: Open}, true
 	case l.Request == reqClose && l.Phase == "complete":
 		return Event{T: r.since(l.Time), Kind: Close}, true
+	case l.Phase == "event":
+		// The inputs as they are now, whoever moved them.
+		var mi ioctl.ModemInputs
+		if !as(l.Output, &mi) || mi.Mask == 0 {
+			return Event{}, false
+		}
+		return Event{T: r.since(l.Time), Kind: ModemLn, Lines: InputLines(mi)}, true
 	}
 	code, ok := r.codes[l.Request]
 	if !ok {

@@ -39,9 +39,8 @@
 // the two is present and neither is empty. Unknown fields and kinds are
 // errors: a later version of the format changes "version".
 //
-// What the trace cannot show is not recorded: a modem input changed by
-// the wire itself (the other end of a pair raising DTR, a remote server's
-// DCD) reaches the port without a request, so only the inputs at the start
-// and those set through the control API (vcomctl set) are in a
-// recording; a break the device sends is not either.
+// The modem inputs are recorded whoever moves them (the other end of a
+// pair raising DTR, a remote server's DCD, vcomctl set): the trace shows
+// each change as an "event" line carrying the four inputs. What the trace
+// cannot show is not recorded: a break the device sends.
 package record

@@ -155,6 +155,7 @@ func TestRecorder(t *testing.T) {
 		{Time: at(16), Port: "A", ID: 10, Phase: "start", Request: "IOCTL_SERIAL_SET_BREAK_ON"},
 		{Time: at(16), Port: "A", ID: 10, Phase: "complete", Request: "IOCTL_SERIAL_SET_BREAK_ON", Status: "SUCCESS"},
 		{Time: at(17), Dropped: 3},
+		{Time: at(17), Port: "A", Phase: "event", Request: "IOCTL_SERIAL_GET_MODEMSTATUS", Output: in(ioctl.ModemInputs{Mask: 0xF0, Value: ioctl.MSRCTS | ioctl.MSRDCD})},
 		{Time: at(18), Port: "A", ID: 11, Phase: "start", Request: "IOCTL_SERIAL_GET_LINE_CONTROL"},
 		{Time: at(18), Port: "A", ID: 11, Phase: "complete", Request: "IOCTL_SERIAL_GET_LINE_CONTROL", Status: "SUCCESS", Output: in(ioctl.LineControl{WordLength: 8})},
 		{Time: at(20), Port: "A", ID: 12, Phase: "complete", Request: "IRP_MJ_CLOSE", Status: "SUCCESS"},
@@ -177,6 +178,7 @@ func TestRecorder(t *testing.T) {
 		{T: ms(15), Kind: record.ModemLn, Lines: record.Lines{DTR: record.Bool(false)}},
 		{T: ms(16), Kind: record.Break, On: true},
 		{T: ms(17), Kind: record.Lost, Count: 3},
+		{T: ms(17), Kind: record.ModemLn, Lines: record.Lines{CTS: record.Bool(true), DSR: record.Bool(false), RI: record.Bool(false), DCD: record.Bool(true)}},
 		{T: ms(20), Kind: record.Close},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -16,7 +16,7 @@ type TraceLine struct {
 	Time     time.Time     `json:"time"`
 	Port     string        `json:"port,omitempty"`
 	ID       uint64        `json:"id,omitempty"`
-	Phase    string        `json:"phase,omitempty"`   // "start" or "complete"
+	Phase    string        `json:"phase,omitempty"`   // "start", "complete", or "event" (the modem inputs changed)
 	Request  string        `json:"request,omitempty"` // "IRP_MJ_WRITE", "IOCTL_SERIAL_SET_BAUD_RATE"
 	Length   int           `json:"length"`            // bytes asked for (start) or moved (complete)
 	Status   string        `json:"status,omitempty"`  // completion only
@@ -44,9 +44,12 @@ func (l TraceLine) String() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %-8s %6d  %-34s", l.Time.Format("15:04:05.000000"), l.Port, l.ID, l.Request)
-	if l.Phase == "start" {
+	switch l.Phase {
+	case "start":
 		fmt.Fprintf(&b, " %-22s", "")
-	} else {
+	case "event":
+		fmt.Fprintf(&b, " %-22s", "EVENT")
+	default:
 		fmt.Fprintf(&b, " %-12s %9s", l.Status, fmtDuration(l.Duration))
 	}
 	fmt.Fprintf(&b, "  len %-5d", l.Length)
