@@ -101,6 +101,9 @@ type Port struct {
 	// DSR and DCD down after the first exit. Default on: the file's
 	// [[connect]] restart key, and nothing else, turns it off.
 	ExecRestart bool
+	// Replay is, for a connect port whose target is "replay:FILE", how
+	// the recording plays; zero is the defaults.
+	Replay ReplayOptions
 	// Link is the absolute path of the symlink to the pty; default
 	// Config.Dir/Name. It is "" for a served port, which has no pty: the
 	// network is its front.
@@ -458,6 +461,9 @@ func (p *Port) checkSettings() error {
 	case p.Kind == KindConnect:
 		if _, err := parseTarget(p.Connect); err != nil {
 			return fmt.Errorf("address %q: %v", p.Connect, err)
+		}
+		if err := p.Replay.check(p.Connect); err != nil {
+			return err
 		}
 	case p.Connect != "":
 		return fmt.Errorf("connect %q: only a connect port has a server to reach", p.Connect)

@@ -135,11 +135,14 @@ func TestSample(t *testing.T) {
 	}
 	r0, _ := c.PortByName("ttyR0")
 	if r0.Kind != KindConnect || r0.Connect != "rfc2217://ser2net.example.net:2217" || r0.Link != "/run/vcom/ttyR0" ||
-		r0.Timing != TimingOff || r0.ExecRestart || !reflect.DeepEqual(c.Connects, []string{"ttyR0", "ttyM0"}) {
+		r0.Timing != TimingOff || r0.ExecRestart || !reflect.DeepEqual(c.Connects, []string{"ttyR0", "ttyM0", "ttyP0"}) {
 		t.Errorf("ttyR0 = %+v, connects %v", r0, c.Connects)
 	}
 	if m0, _ := c.PortByName("ttyM0"); m0.Connect != "exec:/usr/local/bin/atmodem" || m0.ExecRestart {
 		t.Errorf("ttyM0 = %+v, want exec with restart off", m0)
+	}
+	if p0, _ := c.PortByName("ttyP0"); p0.Connect != "replay:/var/lib/vcom/modem.jsonl" || p0.Replay != (ReplayOptions{Pace: "recorded", OnMismatch: "stop"}) {
+		t.Errorf("ttyP0 = %+v", p0)
 	}
 	wantServes := []Serve{{Port: "ttyV1", Address: "rfc2217://0.0.0.0:7000", Addr: "0.0.0.0:7000",
 		Allow: prefixes("192.168.1.0/24", "10.1.2.3/32")}}

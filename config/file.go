@@ -55,9 +55,11 @@ type fileLoopback struct {
 }
 
 type fileConnect struct {
-	Name    *string `toml:"name"`
-	Address *string `toml:"address"`
-	Restart *bool   `toml:"restart"`
+	Name       *string `toml:"name"`
+	Address    *string `toml:"address"`
+	Pace       *string `toml:"pace"`
+	OnMismatch *string `toml:"on_mismatch"`
+	Restart    *bool   `toml:"restart"`
 }
 
 type fileServe struct {
@@ -99,7 +101,14 @@ var schema = map[string]string{
 	"connect":         "an array of tables ([[connect]])",
 	"connect.name":    "a string",
 	"connect.address": "a string",
+
+	// A replay:FILE address's options (config/replay.go).
+	"connect.pace":        `"recorded" or "instant"`,
+	"connect.on_mismatch": `"stop" or "resync"`,
+
+	// An exec:COMMAND address's option.
 	"connect.restart": "true or false",
+
 	"serve":           "an array of tables ([[serve]])",
 	"serve.port":      "a string",
 	"serve.address":   "a string",
@@ -142,6 +151,8 @@ type portDef struct {
 	target string // a connect port's, checked; "" for the other kinds
 	// noRestart leaves an exec: target's program stopped once it exits.
 	noRestart bool
+	// replay is a replay target's options ("" for the defaults), checked.
+	replay ReplayOptions
 }
 
 // what names the entry in messages: pair "a:b", loopback "a" or
@@ -399,7 +410,11 @@ func (doc *fileDoc) check() (*fileConfig, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connect %q: address %q: %v", *cn.Name, *cn.Address, err)
 		}
-		d := portDef{kind: KindConnect, a: *cn.Name, target: *cn.Address}
+		ro := ReplayOptions{Pace: deref(cn.Pace), OnMismatch: deref(cn.OnMismatch)}
+		if err := ro.check(*cn.Address); err != nil {
+			return nil, fmt.Errorf("connect %q: %v", *cn.Name, err)
+		}
+		d := portDef{kind: KindConnect, a: *cn.Name, target: *cn.Address, replay: ro}
 		if cn.Restart != nil {
 			if t.Kind != TargetExec {
 				return nil, fmt.Errorf("connect %q: restart: only an exec: target has a program to restart (address %q is a %s)", *cn.Name, *cn.Address, t.Kind)

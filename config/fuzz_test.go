@@ -41,6 +41,12 @@ func encodeFile(c *Config) ([]byte, error) {
 		if t, _ := parseTarget(p.Connect); t.Kind == TargetExec {
 			fc.Restart = ptr(p.ExecRestart)
 		}
+		if p.Replay.Pace != "" {
+			fc.Pace = ptr(p.Replay.Pace)
+		}
+		if p.Replay.OnMismatch != "" {
+			fc.OnMismatch = ptr(p.Replay.OnMismatch)
+		}
 		doc.Connect = append(doc.Connect, fc)
 	}
 	for _, s := range c.Serves {

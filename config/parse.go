@@ -328,6 +328,7 @@ func (b *builder) add(d portDef) error {
 		if t, err := parseTarget(d.target); err == nil && t.Kind == TargetExec {
 			p.ExecRestart = !d.noRestart
 		}
+		p.Replay = d.replay
 		b.append(p, what)
 		b.c.Connects = append(b.c.Connects, d.a)
 	default:

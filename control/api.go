@@ -37,6 +37,8 @@ type Port struct {
 	// Exec is the wire of a connect port whose far end is a device
 	// program (exec:COMMAND).
 	Exec *ExecState `json:"exec,omitempty"`
+	// Replay is the wire of a connect port that plays a recording.
+	Replay *ReplayState `json:"replay,omitempty"`
 }
 
 // ServeState is a served port's network front.
@@ -73,6 +75,34 @@ type ExecState struct {
 	Restarts uint64    `json:"restarts"`       // starts after the first
 	LastExit string    `json:"last_exit,omitempty"`
 	LostTx   uint64    `json:"lost_tx"` // bytes sent while no child took them
+}
+
+// ReplayState is a replay port's wire: where in the recording it is.
+type ReplayState struct {
+	File  string `json:"file"`
+	State string `json:"state"` // "waiting for open", "waiting for host", "playing", "ended" or "stopped"
+	Line  int    `json:"line"`  // the recording's line waited on or played, or where it stopped; 0 once ended
+	Lines int    `json:"lines"` // lines in the recording, the header included
+	// Played counts the events done; Extra the bytes the program sent
+	// after the end or a stop.
+	Played     int    `json:"played"`
+	Extra      uint64 `json:"extra"`
+	Mismatches uint64 `json:"mismatches"`
+	// Mismatch is the last place the program sent what the recording
+	// does not have.
+	Mismatch *ReplayMismatch `json:"mismatch,omitempty"`
+}
+
+// ReplayMismatch is where a program sent what the recording does not
+// have. Expected and Received are the bytes as Go quotes them ("AT\r").
+type ReplayMismatch struct {
+	Line     int       `json:"line"`   // the recording's line of what the program should have sent
+	Offset   int       `json:"offset"` // the first byte that differs, in that line's data
+	Expected string    `json:"expected"`
+	Received string    `json:"received"`
+	At       time.Time `json:"at"`
+	Resynced int       `json:"resynced,omitempty"` // the line the replay went on from (resync)
+	Message  string    `json:"message"`            // all of it in a sentence
 }
 
 // AddRequest is the body of POST /v1/ports: a pair, a loopback or a

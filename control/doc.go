@@ -23,7 +23,7 @@
 //	POST   /v1/ports/{name}/inject    {"kind":"framing","count":10,"rate":100,"seed":1}
 //	POST   /v1/ports/{name}/wait      {"events":"RXCHAR|CTS","timeout":"5s"}
 //	POST   /v1/ports/{name}/purge     {"what":"rx"}
-//	GET    /v1/trace[?port=name]      one JSON line per request start and completion
+//	GET    /v1/trace[?port=name]      one JSON line per request start and completion, and per modem input change
 //
 // For example:
 //

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/vcomd/vcomd/config"
 	"github.com/vcomd/vcomd/daemon"
@@ -54,7 +55,20 @@ func describeNetwork(d *Port, p *daemon.Port, cfg *config.Config) {
 			LastExit: st.LastExit,
 			LostTx:   st.LostTx,
 		}
+	case *wire.Replay:
+		d.Replay = describeReplay(w.State())
 	}
+}
+
+// describeReplay is a replay wire's state as the API shows it.
+func describeReplay(st wire.ReplayState) *ReplayState {
+	r := &ReplayState{File: st.File, State: st.State, Line: st.Line, Lines: st.Lines,
+		Played: st.Played, Extra: st.Extra, Mismatches: st.Mismatches}
+	if m := st.Mismatch; m != nil {
+		r.Mismatch = &ReplayMismatch{Line: m.Line, Offset: m.Offset, Expected: strconv.Quote(string(m.Expected)),
+			Received: strconv.Quote(string(m.Received)), At: m.At, Resynced: m.Resynced, Message: m.Error()}
+	}
+	return r
 }
 
 // serve puts a port on the network: its pty goes and a server takes its

@@ -415,6 +415,19 @@ func (d *Daemon) connect(p *Port) error {
 			NoRestart: !p.Spec.ExecRestart,
 		})
 		return nil
+	case config.TargetReplay:
+		// The whole recording is read and checked here: a malformed one,
+		// or one of another port, refuses the port with its file and line.
+		r, err := wire.OpenReplay(p.dev, t.Path, wire.ReplayOptions{
+			Instant: p.Spec.Replay.Instant(),
+			Resync:  p.Spec.Replay.Resync(),
+			Logger:  d.log,
+		})
+		if err != nil {
+			return fmt.Errorf("connect %q: %w", p.Spec.Connect, err)
+		}
+		p.conn = r
+		return nil
 	}
 	return fmt.Errorf("connect %q: a %s wire is not built yet", p.Spec.Connect, t.Kind)
 }

@@ -80,8 +80,13 @@ func (d *Device) isrLoop() {
 		if fn := d.lowWaterLocked(); fn != nil {
 			dones = append(dones, fn)
 		}
+		traced := d.s.traceEvents
+		d.s.traceEvents = nil
 		d.mu.Unlock()
 
+		for _, ev := range traced {
+			d.trace(ev)
+		}
 		if ok {
 			timer.Reset(max(0, next-d.vnow()))
 		} else {

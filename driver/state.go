@@ -29,6 +29,7 @@ type state struct {
 	// Delivered callers waiting for what the chip put on its pins so far
 	// to reach the far end.
 	deliverWaiters []chan struct{}
+	traceEvents    []TraceEvent // modem input changes the ISR goroutine has still to trace
 
 	// A NotifyOutputBelow request: run onLowWater once fewer than
 	// lowWater bytes wait to be sent.

@@ -13,18 +13,29 @@ type Phase uint8
 const (
 	PhaseStart Phase = iota
 	PhaseComplete
+	// PhaseEvent is no request: the modem inputs changed (the far end,
+	// a device on the wire, or the control API moved them). Its Code is
+	// GET_MODEMSTATUS and its Output the four inputs now, as the
+	// ioctl.ModemInputs that VCOM_SET_MODEM_INPUTS would take to set
+	// them, so that a trace shows a device's CTS, DSR, RI and DCD beside
+	// the requests, as a serial sniffer does, and a recording can play
+	// them back.
+	PhaseEvent
 )
 
-// String returns "start" or "complete".
+// String returns "start", "complete" or "event".
 func (p Phase) String() string {
-	if p == PhaseStart {
+	switch p {
+	case PhaseStart:
 		return "start"
+	case PhaseEvent:
+		return "event"
 	}
 	return "complete"
 }
 
 // TraceEvent is one line of a Portmon-style trace: a request as it starts
-// and as it completes.
+// and as it completes, or a change of the modem inputs (PhaseEvent).
 type TraceEvent struct {
 	Time     time.Time
 	Port     string
@@ -67,4 +78,14 @@ func (d *Device) traceComplete(irp *IRP) {
 		ev.Data = append([]byte(nil), irp.Buffer[:irp.information]...)
 	}
 	d.trace(ev)
+}
+
+// traceModemLocked records a change of the modem inputs for the ISR
+// goroutine to hand the trace once it has let go of the lock.
+func (d *Device) traceModemLocked(msr byte) {
+	if !d.tracing() {
+		return
+	}
+	d.s.traceEvents = append(d.s.traceEvents, TraceEvent{Time: time.Now(), Port: d.name, Phase: PhaseEvent,
+		Major: MajorDeviceControl, Code: ioctl.GetModemStatus, Output: ioctl.ModemInputs{Mask: 0xF0, Value: msr & 0xF0}})
 }

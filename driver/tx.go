@@ -159,6 +159,7 @@ func (d *Device) modemUpdateLocked() {
 	}
 	d.eventLocked(ev)
 	d.applyModemStatusLocked(msr)
+	d.traceModemLocked(msr)
 }
 
 // applyModemStatusLocked sets the holds that follow the modem inputs.

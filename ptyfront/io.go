@@ -45,7 +45,7 @@ func (p *Port) fromMaster() {
 		if n > 1 && buf[0] == unix.TIOCPKT_DATA && p.dev.Instant() {
 			var next []byte
 			n, next = p.gather(buf, n)
-			p.packet(buf[:n])
+			p.data(buf[1:n], len(next) > 0)
 			p.packet(next)
 		} else {
 			p.packet(buf[:n])
@@ -93,15 +93,9 @@ func (p *Port) packet(b []byte) {
 	if len(b) == 0 {
 		return
 	}
-	st, data := b[0], b[1:]
+	st := b[0]
 	if st == unix.TIOCPKT_DATA {
-		if len(data) > 0 {
-			p.settle()
-			w := driver.NewWrite(bytes.Clone(data))
-			p.dev.Submit(w)
-			p.tx.writes = append(p.tx.writes, w)
-			p.reap()
-		}
+		p.data(b[1:], false)
 		return
 	}
 	p.progress.update(func(n *counts) { n.statusRead++ })
@@ -137,6 +131,21 @@ func (p *Port) packet(b []byte) {
 	}
 	p.waitWrite()
 	p.report(p.applyTermios(), "termios")
+}
+
+// data hands the driver what the program wrote, after stopping the
+// slave's output if it fills the transmit buffer (see holdAhead); later
+// says a packet read along with it comes after it.
+func (p *Port) data(b []byte, later bool) {
+	if len(b) == 0 {
+		return
+	}
+	p.holdAhead(len(b), later)
+	p.settle()
+	w := driver.NewWrite(bytes.Clone(b))
+	p.dev.Submit(w)
+	p.tx.writes = append(p.tx.writes, w)
+	p.reap()
 }
 
 // statusDone records that the reader has acted on every packet it took.

@@ -54,7 +54,7 @@ type txState struct {
 func (p *Port) pace() {
 	p.reap()
 	for {
-		hold, below := p.holdWrites()
+		hold, below := p.holdWrites(0)
 		if hold == p.tx.stopped {
 			if !hold || p.tx.program || p.dev.NotifyOutputBelow(below, p.wake) {
 				return
@@ -69,22 +69,52 @@ func (p *Port) pace() {
 			}
 			continue
 		}
-		arg, bit := unix.TCOON, byte(unix.TIOCPKT_START)
-		if hold {
-			arg, bit = unix.TCOOFF, unix.TIOCPKT_STOP
-		}
-		var err error
-		if cerr := control(p.slave, func(fd int) { err = unix.IoctlSetInt(fd, unix.TCXONC, arg) }); cerr != nil || err != nil {
-			p.report(errors.Join(cerr, err), "TCXONC on the slave")
+		if !p.stopSlave(hold) {
 			return
 		}
-		p.tx.stopped, p.tx.posted = hold, bit
 	}
 }
 
-// holdWrites reports whether the program's writes must wait, and if so
+// holdAhead stops the slave's output before n bytes the reader has
+// taken go to the driver, when they bring the queue to its limit. The
+// program's write() of them has returned, and on a real port its next
+// write() would find the transmit buffer full; had the stop waited for
+// pace, after the device has the data, the program could write again in
+// between: whoever saw the device take the data (a test, through the
+// trace) and then polled found the port writable, and 1 KiB more went
+// in. A packet of the program's that comes after the data (still on the
+// master, or read along with it: later) leaves the stop to pace, which
+// acts on the packet first; the packet must not be acted on before the
+// data, nor our TCXONC hide it.
+func (p *Port) holdAhead(n int, later bool) {
+	if p.tx.stopped || later {
+		return
+	}
+	if hold, _ := p.holdWrites(n); hold && !p.statusPending() {
+		p.stopSlave(true)
+	}
+}
+
+// stopSlave stops or starts the slave's output with TCXONC on the
+// front's own descriptor, and reports whether it could.
+func (p *Port) stopSlave(stop bool) bool {
+	arg, bit := unix.TCOON, byte(unix.TIOCPKT_START)
+	if stop {
+		arg, bit = unix.TCOOFF, unix.TIOCPKT_STOP
+	}
+	var err error
+	if cerr := control(p.slave, func(fd int) { err = unix.IoctlSetInt(fd, unix.TCXONC, arg) }); cerr != nil || err != nil {
+		p.report(errors.Join(cerr, err), "TCXONC on the slave")
+		return false
+	}
+	p.tx.stopped, p.tx.posted = stop, bit
+	return true
+}
+
+// holdWrites reports whether the program's writes must wait once the
+// output queue holds pending bytes more than it does now, and if so
 // below what output queue they may go on.
-func (p *Port) holdWrites() (hold bool, below int) {
+func (p *Port) holdWrites(pending int) (hold bool, below int) {
 	if p.tx.program {
 		return true, 0
 	}
@@ -93,7 +123,7 @@ func (p *Port) holdWrites() (hold bool, below int) {
 		// 8N1 is ten bits a character.
 		limit = max(wakeupChars, int(p.settings.Baud.BaudRate)/10/20)
 	}
-	q := p.dev.OutputQueued()
+	q := p.dev.OutputQueued() + pending
 	if q >= xmitSize && p.dev.OutputHeld() {
 		return true, min(limit, xmitSize)
 	}

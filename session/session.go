@@ -118,26 +118,21 @@ func (s *Session) call(ctx context.Context, irp *driver.IRP) error {
 
 // Hold stops (on) or restarts keeping a read pending, as a program that
 // stops reading does: the typeahead fills, and flow control holds the
-// far end back or the excess is counted lost. A read pending when the
-// hold starts is taken back before Hold returns, so that nothing arriving
-// after leaves the typeahead; what that read had is delivered after the
-// hold.
+// far end back or the excess is counted lost. A read already pending when
+// the hold starts is left to complete, and what it gets waits in the pump
+// until the hold ends: taking it back would lose what it had already
+// taken from the typeahead, since a cancelled read reports no bytes (as
+// Serial.sys's does).
 func (s *Session) Hold(on bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if on == s.held {
-		s.mu.Unlock()
 		return
 	}
 	s.held = on
-	cur := s.curRead
 	if !on {
 		close(s.resumed)
 		s.resumed = make(chan struct{})
-		cur = nil
-	}
-	s.mu.Unlock()
-	if cur != nil {
-		s.dev.Cancel(cur)
 	}
 }
 

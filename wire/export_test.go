@@ -71,3 +71,39 @@ func WaitSettled(ctx context.Context, r *Remote) error {
 func WaitExec(ctx context.Context, e *Exec, cond func(ExecState) bool) (ExecState, error) {
 	return waitState(ctx, &e.mu, func() (ExecState, chan struct{}) { return e.state, e.stateChanged }, cond)
 }
+
+// WaitReplay waits until cond holds for r's state, woken by each change
+// of state rather than by polling, and returns that state.
+func WaitReplay(ctx context.Context, r *Replay, cond func(ReplayState) bool) (ReplayState, error) {
+	for {
+		r.mu.Lock()
+		st, ch := r.state, r.stateChanged
+		r.mu.Unlock()
+		if cond(st) {
+			return r.State(), nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return r.State(), ctx.Err()
+		}
+	}
+}
+
+// WaitReplayHeld waits until r holds back a Transmit's taken, woken by
+// each Transmit.
+func WaitReplayHeld(ctx context.Context, r *Replay) error {
+	for {
+		r.mu.Lock()
+		held, ch := len(r.held), r.changed
+		r.mu.Unlock()
+		if held > 0 {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,10 +1,12 @@
 // Command vcombench measures vcomd beside socat on this machine, in one
 // run, and prints the results as a Markdown table: throughput and 1-byte
-// round-trip latency at timing off, the accuracy of realistic timing, the
-// CPU of an idle daemon, memory per idle port and ports created per
-// second. Where socat can do the same thing the table gives vcomd's figure
-// as a ratio to socat's, and each row says whether it meets the target of
-// issue 6.
+// round-trip latency at timing off, the same for a port served on the
+// network (raw TCP against socat's tcp-listen, RFC 2217 against ser2net),
+// the accuracy of realistic timing, the CPU of an idle daemon, memory per
+// idle port and ports created per second. Where socat (or ser2net) can do
+// the same thing the table gives vcomd's figure as a ratio to its, and
+// each row says whether it meets the target of issue 6 (issue 12 for the
+// network).
 //
 // Named with -only, it also runs resilience checks, each PASS or FAIL:
 // reopen (10 000 opens of one end of a pair, tokens passing, the daemon's
@@ -16,14 +18,15 @@
 //
 // Usage, from inside the vcomd module:
 //
-//	go run ./cmd/vcombench [-short] [-only LIST] [-duration D] [-seed N] [-vcomd BIN] [-socat BIN]
+//	go run ./cmd/vcombench [-short] [-only LIST] [-duration D] [-seed N] [-vcomd BIN] [-socat BIN] [-ser2net BIN]
 //
 // It builds vcomd from the working tree (unless -vcomd names a binary),
-// needs socat in $PATH for the steps that compare, and stops every process
-// it starts. A full run of the comparing steps takes about two and a half
-// minutes on two cores; -short about 20 s. It exits 1 when a measurement
-// could not be made or a resilience check failed. docs/BENCHMARKS.md
-// records runs and how each figure is measured.
+// needs socat in $PATH for the steps that compare, and ser2net 4.x (in
+// $PATH or /usr/sbin) for net-rfc2217, and stops every process it starts.
+// A full run of the comparing steps takes about four minutes on two cores;
+// -short about 30 s. It exits 1 when a measurement could not be made or a
+// resilience check failed. docs/BENCHMARKS.md records runs and how each
+// figure is measured.
 package main
 
 import (
@@ -60,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "seed of the soak readers' pauses")
 	vcomdBin := fs.String("vcomd", "", "vcomd `binary` to measure (default: build ./cmd/vcomd of the working tree)")
 	socatBin := fs.String("socat", "", "socat `binary` (default: socat in $PATH)")
+	ser2netBin := fs.String("ser2net", "", "ser2net 4.x `binary` (default: ser2net in $PATH or /usr/sbin)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -82,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		p.soak = *duration
 	}
-	b := benchArgs{plan: p, steps: steps, vcomd: *vcomdBin, socat: *socatBin, seed: *seed}
+	b := benchArgs{plan: p, steps: steps, vcomd: *vcomdBin, socat: *socatBin, ser2net: *ser2netBin, seed: *seed}
 	if err := bench(ctx, b, fs.Args(), stdout, stderr); err != nil {
 		if ctx.Err() != nil {
 			// Say why everything was cancelled: a signal, most likely.
@@ -133,35 +137,48 @@ func busy(loadavg string) bool {
 
 // benchArgs is what the flags chose.
 type benchArgs struct {
-	plan         plan
-	steps        []string
-	vcomd, socat string // binaries; empty for the default
-	seed         uint64
+	plan                  plan
+	steps                 []string
+	vcomd, socat, ser2net string // binaries; empty for the default
+	seed                  uint64
 }
 
-// errChecks is a run in which a resilience check failed.
-var errChecks = errors.New("resilience checks failed")
+// errChecks is a run in which a check failed: a resilience check, or a
+// network step's data arriving corrupt.
+var errChecks = errors.New("checks failed")
 
-// findSocat finds socat and its version, if a step needs it.
-func findSocat(ctx context.Context, b benchArgs) (bin, version string, err error) {
-	if !slices.ContainsFunc(b.steps, func(s string) bool { return slices.Contains(socatSteps, s) }) {
+// tool is a program some steps compare vcomd with.
+type tool struct {
+	steps   []string // that need it
+	given   string   // its binary from the flags, "" to look it up
+	look    func() (string, error)
+	version func(ctx context.Context, bin string) (string, error)
+}
+
+// find finds the tool and its version, if a step of steps needs it.
+func (t tool) find(ctx context.Context, steps []string) (bin, version string, err error) {
+	if !slices.ContainsFunc(steps, func(s string) bool { return slices.Contains(t.steps, s) }) {
 		return "", "not used", nil
 	}
-	if bin = b.socat; bin == "" {
-		if bin, err = benchrig.LookSocat(); err != nil {
+	if bin = t.given; bin == "" {
+		if bin, err = t.look(); err != nil {
 			return "", "", err
 		}
 	}
-	version, err = benchrig.SocatVersion(ctx, bin)
+	version, err = t.version(ctx, bin)
 	return bin, version, err
 }
 
-// bench finds or builds the two programs and runs the steps.
+// bench finds or builds the programs and runs the steps.
 func bench(ctx context.Context, b benchArgs, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		return fmt.Errorf("unexpected argument %q", args[0])
 	}
-	socatBin, socatVersion, err := findSocat(ctx, b)
+	socatBin, socatVersion, err := tool{socatSteps, b.socat, benchrig.LookSocat, benchrig.SocatVersion}.find(ctx, b.steps)
+	if err != nil {
+		return err
+	}
+	ser2netBin, ser2netVersion, err := tool{ser2netSteps, b.ser2net, benchrig.LookSer2net, benchrig.Ser2netVersion}.find(ctx, b.steps)
 	if err != nil {
 		return err
 	}
@@ -177,8 +194,8 @@ func bench(ctx context.Context, b benchArgs, args []string, stdout, stderr io.Wr
 			return err
 		}
 	}
-	r := &runner{plan: p, vcomd: vcomdBin, socat: socatBin, tmp: tmp, seed: b.seed, log: stderr}
-	rep := report{machine: describeMachine(socatVersion), plan: p}
+	r := &runner{plan: p, vcomd: vcomdBin, socat: socatBin, ser2net: ser2netBin, tmp: tmp, seed: b.seed, log: stderr}
+	rep := report{machine: describeMachine(socatVersion, ser2netVersion), plan: p}
 	if l := rep.machine.loadBefore; busy(l) {
 		fmt.Fprintf(stderr, "warning: load average %s: other work on this machine will skew the figures\n", l)
 	}

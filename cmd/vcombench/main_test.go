@@ -47,11 +47,23 @@ func TestVerdicts(t *testing.T) {
 	}
 }
 
+// Rows against ser2net name it in the peer's column.
+func TestReportSer2net(t *testing.T) {
+	var b bytes.Buffer
+	report{machine: describeMachine("1.2.3", "4.5.6"), plan: shortPlan, rows: []row{
+		{measure: "m", vcomd: "1", socat: "2"},
+		{measure: "n", vcomd: "1", socat: "2", peer: "ser2net"},
+	}}.write(&b)
+	if want := "| measure | vcomd | socat or ser2net | vcomd/that |"; !strings.Contains(b.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, b.String())
+	}
+}
+
 func TestReport(t *testing.T) {
 	var b bytes.Buffer
-	report{machine: describeMachine("1.2.3"), plan: shortPlan, rows: []row{{measure: "m", vcomd: "1", socat: "2", ratio: "0.50×", verdict: "met"}}}.write(&b)
+	report{machine: describeMachine("1.2.3", "4.5.6"), plan: shortPlan, rows: []row{{measure: "m", vcomd: "1", socat: "2", ratio: "0.50×", verdict: "met"}}}.write(&b)
 	out := b.String()
-	for _, want := range []string{"socat 1.2.3", "(short plan)", "| m | 1 | 2 | 0.50× | – | met |"} {
+	for _, want := range []string{" socat 1.2.3; ser2net 4.5.6", "(short plan)", "| m | 1 | 2 | 0.50× | – | met |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
@@ -167,5 +179,20 @@ func TestStepFuncs(t *testing.T) {
 	}
 	if len(stepFuncs) != len(stepNames) {
 		t.Errorf("%d functions for %d steps", len(stepFuncs), len(stepNames))
+	}
+}
+
+// Without ser2net, net-rfc2217 says what to install before building or
+// starting anything; the other steps do not look for it.
+func TestNoSer2net(t *testing.T) {
+	var out, errs bytes.Buffer
+	code := run(context.Background(), []string{"-only", "net-rfc2217", "-ser2net", "/nonexistent/ser2net"}, &out, &errs)
+	if code != 1 || !strings.Contains(errs.String(), "/nonexistent/ser2net") || strings.Contains(errs.String(), "building") {
+		t.Errorf("exit status %d, stderr %q; want 1 and the missing ser2net", code, errs.String())
+	}
+	errs.Reset()
+	code = run(context.Background(), []string{"-only", "sighup", "-ser2net", "/nonexistent/ser2net", "-vcomd", "/nonexistent/vcomd"}, &out, &errs)
+	if code != 1 || strings.Contains(errs.String(), "ser2net") {
+		t.Errorf("sighup: exit status %d, stderr %q; want no word of ser2net", code, errs.String())
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ type plan struct {
 	name       string
 	reps       int           // repetitions of each throughput figure and blocks of round trips
 	total      int           // bytes per direction in one throughput repetition
+	netTotal   int           // the same over the network (net-raw, net-rfc2217)
 	chunk      int           // bytes per write
 	trips      int           // round trips measured, all blocks together
 	rateWindow time.Duration // steady transfer timed at each baud rate
@@ -34,12 +36,12 @@ type plan struct {
 
 var (
 	fullPlan = plan{
-		name: "full", reps: 5, total: 32 << 20, chunk: 64 << 10, trips: 5000,
+		name: "full", reps: 5, total: 32 << 20, netTotal: 16 << 20, chunk: 64 << 10, trips: 5000,
 		rateWindow: 2 * time.Second, idlePairs: 64, idleWindow: 10 * time.Second, scalePairs: 500,
 		reopens: 10000, sighups: 20, soakPairs: 64, soak: 10 * time.Minute,
 	}
 	shortPlan = plan{
-		name: "short", reps: 3, total: 4 << 20, chunk: 64 << 10, trips: 1000,
+		name: "short", reps: 3, total: 4 << 20, netTotal: 2 << 20, chunk: 64 << 10, trips: 1000,
 		rateWindow: 1200 * time.Millisecond, idlePairs: 64, idleWindow: 3 * time.Second, scalePairs: 50,
 		reopens: 1000, sighups: 20, soakPairs: 64, soak: time.Minute,
 	}
@@ -49,13 +51,17 @@ var (
 // which run by default, then the resilience checks, which run when named
 // (-only resilience names them all).
 var (
-	compareSteps    = []string{"throughput", "latency", "timing", "idle", "scale"}
+	compareSteps    = []string{"throughput", "latency", "net-raw", "net-rfc2217", "timing", "idle", "scale"}
 	resilienceSteps = []string{"reopen", "sighup", "soak"}
 	stepNames       = slices.Concat(compareSteps, resilienceSteps)
 )
 
-// socatSteps are the steps that start socat.
-var socatSteps = []string{"throughput", "latency", "idle", "scale"}
+// socatSteps are the steps that start socat, ser2netSteps those that
+// start ser2net.
+var (
+	socatSteps   = []string{"throughput", "latency", "net-raw", "idle", "scale"}
+	ser2netSteps = []string{"net-rfc2217"}
+)
 
 // syncTimeout bounds the wait for a freshly opened pair to pass a byte.
 const syncTimeout = 10 * time.Second
@@ -67,25 +73,28 @@ const settle = time.Second
 
 // runner runs the steps.
 type runner struct {
-	plan  plan
-	vcomd string // binaries
-	socat string
-	tmp   string // scratch directory, removed at the end
-	n     int    // directories made so far
-	seed  uint64 // of the soak's pauses
-	log   io.Writer
+	plan    plan
+	vcomd   string // binaries
+	socat   string
+	ser2net string
+	tmp     string // scratch directory, removed at the end
+	n       int    // directories made so far
+	seed    uint64 // of the soak's pauses
+	log     io.Writer
 }
 
 // stepFuncs run the steps, by name.
 var stepFuncs = map[string]func(*runner, context.Context) ([]row, error){
-	"throughput": (*runner).throughput,
-	"latency":    (*runner).latency,
-	"timing":     (*runner).timing,
-	"idle":       (*runner).idle,
-	"scale":      (*runner).scale,
-	"reopen":     (*runner).reopen,
-	"sighup":     (*runner).sighup,
-	"soak":       (*runner).soak,
+	"throughput":  (*runner).throughput,
+	"latency":     (*runner).latency,
+	"net-raw":     (*runner).netRaw,
+	"net-rfc2217": (*runner).netRFC2217,
+	"timing":      (*runner).timing,
+	"idle":        (*runner).idle,
+	"scale":       (*runner).scale,
+	"reopen":      (*runner).reopen,
+	"sighup":      (*runner).sighup,
+	"soak":        (*runner).soak,
 }
 
 func (r *runner) step(ctx context.Context, name string) ([]row, error) {
@@ -106,14 +115,15 @@ func (r *runner) dir() (string, error) {
 	return d, nil
 }
 
-// startVcomd starts a daemon of pairs pairs; its stop goes on c.
-func (r *runner) startVcomd(ctx context.Context, pairs int, timing string, c *cleanup) (*benchrig.Vcomd, error) {
+// startVcomd starts a daemon of pairs pairs, the ports named in serve
+// (NAME=URL) served on the network; its stop goes on c.
+func (r *runner) startVcomd(ctx context.Context, pairs int, timing string, c *cleanup, serve ...string) (*benchrig.Vcomd, error) {
 	d, err := r.dir()
 	if err != nil {
 		return nil, err
 	}
 	// vcomd makes its directory itself, private to its user.
-	v, err := benchrig.StartVcomd(ctx, benchrig.VcomdConfig{Bin: r.vcomd, Dir: filepath.Join(d, "vcom"), Pairs: pairs, Timing: timing})
+	v, err := benchrig.StartVcomd(ctx, benchrig.VcomdConfig{Bin: r.vcomd, Dir: filepath.Join(d, "vcom"), Pairs: pairs, Timing: timing, Serve: serve})
 	if err != nil {
 		return nil, err
 	}
@@ -193,23 +203,36 @@ func (r *runner) fastPairs(ctx context.Context, c *cleanup) (vcomd, socat ends, 
 	return vcomd, socat, nil
 }
 
-// alternate measures vcomd's pair and socat's in turn, reps times each,
-// so that both meet the same machine, and returns each one's results.
-func alternate[T any](reps int, v, s ends, measure func(ends) (T, error)) (vr, sr []T, err error) {
-	for range reps {
+// alternate measures vcomd's ends and the peer's in turn, reps times
+// each, so that both meet the same machine, and returns each one's
+// results. An error is a *sideError, naming whose measurement failed:
+// vcomd's or peer's.
+func alternate[E, T any](reps int, peer string, v, s E, measure func(E) (T, error)) (vr, sr []T, err error) {
+	for i := range reps {
 		for _, m := range []struct {
-			e   ends
+			who string
+			e   E
 			out *[]T
-		}{{v, &vr}, {s, &sr}} {
+		}{{"vcomd", v, &vr}, {peer, s, &sr}} {
 			x, err := measure(m.e)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, &sideError{who: m.who, rep: i + 1, err: err}
 			}
 			*m.out = append(*m.out, x)
 		}
 	}
 	return vr, sr, nil
 }
+
+// sideError is a measurement of one side that failed.
+type sideError struct {
+	who string // vcomd, or the peer's name
+	rep int    // the repetition, from 1
+	err error
+}
+
+func (e *sideError) Error() string { return fmt.Sprintf("%s, repetition %d: %v", e.who, e.rep, e.err) }
+func (e *sideError) Unwrap() error { return e.err }
 
 // throughput measures one way and both ways at once, alternating vcomd
 // and socat repetition by repetition so that both see the same machine.
@@ -222,7 +245,7 @@ func (r *runner) throughput(ctx context.Context) (rows []row, err error) {
 	}
 	p := r.plan
 	for _, both := range []bool{false, true} {
-		vr, sr, err := alternate(p.reps, v, s, func(e ends) (float64, error) {
+		vr, sr, err := alternate(p.reps, "socat", v, s, func(e ends) (float64, error) {
 			bps, err := ttybench.Throughput(ctx, e.a, e.b, p.total, p.chunk, both)
 			return bps / 1e6, err
 		})
@@ -254,27 +277,38 @@ func (r *runner) latency(ctx context.Context) (rows []row, err error) {
 		return nil, err
 	}
 	p := r.plan
-	vb, sb, err := alternate(p.reps, v, s, func(e ends) ([]time.Duration, error) {
+	vb, sb, err := alternate(p.reps, "socat", v, s, func(e ends) ([]time.Duration, error) {
 		return ttybench.RoundTrip(ctx, e.a, e.b, 100, p.trips/p.reps)
 	})
 	if err != nil {
 		return nil, err
 	}
+	return tripRows(r.log, vb, sb, "", 1.1, func(q float64, n int) string {
+		return fmt.Sprintf("1-byte round trip p%.0f, timing off (µs, %d samples)", q, n)
+	}), nil
+}
+
+// tripRows are the p50 and p99 rows of round trips measured in blocks,
+// vcomd's and the peer's (socat, or the one named). measure names a row;
+// target, when not zero, is the most the p50 may be as a ratio to the
+// peer's.
+func tripRows(log io.Writer, vb, sb [][]time.Duration, peer string, target float64, measure func(q float64, samples int) string) []row {
 	vd, sd := slices.Concat(vb...), slices.Concat(sb...)
 	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	var rows []row
 	for _, q := range []float64{50, 99} {
 		vq, sq := us(ttybench.Percentile(vd, q)), us(ttybench.Percentile(sd, q))
 		rw := row{
-			measure: fmt.Sprintf("1-byte round trip p%.0f, timing off (µs, %d samples)", q, len(vd)),
-			vcomd:   fmt.Sprintf("%.0f", vq), socat: fmt.Sprintf("%.0f", sq), ratio: ratio(vq, sq),
+			measure: measure(q, len(vd)), peer: peer,
+			vcomd: fmt.Sprintf("%.0f", vq), socat: fmt.Sprintf("%.0f", sq), ratio: ratio(vq, sq),
 		}
-		if q == 50 {
-			rw.target, rw.verdict = "≤ 1.1×", atMost(vq/sq, 1.1, "×")
+		if q == 50 && target > 0 {
+			rw.target, rw.verdict = fmt.Sprintf("≤ %.1f×", target), atMost(vq/sq, target, "×")
 		}
 		rows = append(rows, rw)
-		fmt.Fprintf(r.log, "  p%.0f: vcomd %.0f µs, socat %.0f µs\n", q, vq, sq)
+		fmt.Fprintf(log, "  p%.0f: vcomd %.0f µs, %s %.0f µs\n", q, vq, cmp.Or(peer, "socat"), sq)
 	}
-	return rows, nil
+	return rows
 }
 
 // timingBauds are the rates realistic timing is checked at.

@@ -102,8 +102,9 @@ func commands() map[string]command {
 		"wait": {"PORT EVENT...", "wait for one of the events (rxchar, rxflag, txempty, cts, dsr, rlsd, break, err, ring, ...) and print which fired", func(fs *flag.FlagSet, o *opts) {
 			fs.DurationVar(&o.timeout, "timeout", 0, "give up after this long (exit status 1)")
 		}, cmdWait, atLeast(2)},
-		"purge": {"PORT rx|tx|all", "drop what a port has received, or has still to send, or both", none, cmdPurge, exactly(2)},
-		"trace": {"[PORT]", "print every request on PORT (or every port) as it starts and completes", none, cmdTrace, func(n int) bool { return n <= 1 }},
+		"purge":  {"PORT rx|tx|all", "drop what a port has received, or has still to send, or both", none, cmdPurge, exactly(2)},
+		"trace":  {"[PORT]", "print every request on PORT (or every port) as it starts and completes", none, cmdTrace, func(n int) bool { return n <= 1 }},
+		"record": {"PORT FILE", "write both directions of PORT's traffic, its settings and modem-line changes to FILE until interrupted (see vcomd --connect NAME=replay:FILE)", none, cmdRecord, exactly(2)},
 		"add": {"pair A:B | loopback NAME | connect NAME=URL", "add ports at run time (URL: rfc2217://HOST:PORT or socket://HOST:PORT)", func(fs *flag.FlagSet, o *opts) {
 			fs.StringVar(&o.timing, "timing", "", "realistic or off (default: the daemon's; off for connect)")
 		}, cmdAdd, exactly(2)},
@@ -131,7 +132,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: vcomctl [--socket PATH] [--json] COMMAND [flags] [ARGS]")
 	fmt.Fprintln(w, "\nCommands:")
 	cmds := commands()
-	for _, name := range []string{"list", "status", "set", "line", "break", "inject", "wait", "purge", "trace", "add", "serve", "unserve", "remove", "stats"} {
+	for _, name := range []string{"list", "status", "set", "line", "break", "inject", "wait", "purge", "trace", "record", "add", "serve", "unserve", "remove", "stats"} {
 		c := cmds[name]
 		fmt.Fprintf(w, "  %-8s %-34s %s\n", name, c.args, c.help)
 	}
@@ -279,6 +280,8 @@ func wiring(p control.Port) string {
 			return fmt.Sprintf("connect exec:%s, pid %d", p.Exec.Command, p.Exec.PID)
 		}
 		return "connect exec:" + p.Exec.Command + ", not running"
+	case p.Replay != nil:
+		return "replay " + p.Replay.File + ", " + p.Replay.State
 	}
 	return p.Wiring
 }
@@ -342,6 +345,16 @@ func printStatus(w io.Writer, p control.Port) {
 			fmt.Fprintf(w, "  last exit: %s", x.LastExit)
 		}
 		fmt.Fprintln(w)
+	}
+	if r := p.Replay; r != nil {
+		fmt.Fprintf(w, "replay     %s  %s", r.File, r.State)
+		if r.Line > 0 {
+			fmt.Fprintf(w, " at line %d of %d", r.Line, r.Lines)
+		}
+		fmt.Fprintf(w, "  played %d  mismatches %d  extra %d\n", r.Played, r.Mismatches, r.Extra)
+		if m := r.Mismatch; m != nil {
+			fmt.Fprintf(w, "mismatch   %s\n", m.Message)
+		}
 	}
 	fmt.Fprintf(w, "line       %d %s\n", s.Baud, p.Framing)
 	fmt.Fprintf(w, "registers  IER %02X  IIR %02X  FCR %02X  LCR %02X  MCR %02X  LSR %02X  MSR %02X  SCR %02X  DLL %02X  DLM %02X\n",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,4 +187,131 @@ func TestVcomdReloadNoConfig(t *testing.T) {
 	if err := v.Reload(ctx, "l0"); err == nil || !strings.Contains(err.Error(), "config file") {
 		t.Errorf("Reload without a config file: %v", err)
 	}
+}
+
+// socat's tcp-listen bridge is up once started: its link is a pty and a
+// client connects; Stop ends it.
+func TestSocatTCP(t *testing.T) {
+	bin, err := LookSocat()
+	if err != nil {
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := StartSocatTCP(ctx, bin, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	isPTYLink(t, s.Link)
+	c, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(s.PID()) {
+		t.Errorf("socat pid %d still exists after Stop", s.PID())
+	}
+}
+
+// ser2net serving a vcomd pair's end listens once started; its version
+// is read; a device it cannot open still lets it listen (it opens at a
+// client's connect), and a binary that is no ser2net fails the start
+// with what it said.
+func TestSer2net(t *testing.T) {
+	bin, err := LookSer2net()
+	if err != nil {
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if v, err := Ser2netVersion(ctx, bin); err != nil || !strings.HasPrefix(v, "4.") {
+		t.Errorf("Ser2netVersion = %q, %v", v, err)
+	}
+	if _, err := Ser2netVersion(ctx, "/bin/true"); err == nil {
+		t.Error("/bin/true passed for ser2net 4")
+	}
+	v, err := StartVcomd(ctx, VcomdConfig{Bin: vcomd, Dir: filepath.Join(t.TempDir(), "vcom"), Pairs: 1, Timing: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Stop()
+	s, err := StartSer2net(ctx, Ser2netConfig{Bin: bin, Dir: t.TempDir(), Device: v.Pairs[0].A})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(s.PID()) {
+		t.Errorf("ser2net pid %d still exists after Stop", s.PID())
+	}
+	if _, err := StartSer2net(ctx, Ser2netConfig{Bin: "/bin/false", Dir: t.TempDir(), Device: "/dev/null"}); err == nil || !strings.Contains(err.Error(), "exited") {
+		t.Errorf("StartSer2net of a failing program: %v", err)
+	}
+}
+
+func TestHostPort(t *testing.T) {
+	if a, err := HostPort("rfc2217://127.0.0.1:4000"); err != nil || a != "127.0.0.1:4000" {
+		t.Errorf("HostPort(rfc2217://127.0.0.1:4000) = %q, %v", a, err)
+	}
+	for _, bad := range []string{"127.0.0.1:4000", "telnet://h:1", "socket://"} {
+		if _, err := HostPort(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("HostPort(%q): %v", bad, err)
+		}
+	}
+}
+
+// The daemon's port lines give the links of ports with a pty and the URL
+// of served ones; a line of neither kind is an error naming it.
+func TestReadAnnouncements(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	announce := func(text string) (map[string]string, map[string]string, error) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := start(ctx, w, nil, "/bin/sh", "-c", "printf '"+text+"'")
+		w.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.stop()
+		return readAnnouncements(ctx, p, r, 2)
+	}
+	links, served, err := announce(`a0\tserved at socket://127.0.0.1:40123\t(pair with b0)\nb0\t/d/b0 -> /dev/pts/9\t(pair with a0)\n`)
+	if err != nil || links["b0"] != "/d/b0" || served["a0"] != "socket://127.0.0.1:40123" || len(links)+len(served) != 2 {
+		t.Errorf("links %v, served %v, %v", links, served, err)
+	}
+	if _, _, err := announce(`oops\n`); err == nil || !strings.Contains(err.Error(), `"oops"`) {
+		t.Errorf("a line of one word: %v", err)
+	}
+}
+
+// A served port is announced with the address it bound, which takes a
+// client; its pair's other end has its link as usual.
+func TestVcomdServe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	v, err := StartVcomd(ctx, VcomdConfig{Bin: vcomd, Dir: filepath.Join(t.TempDir(), "vcom"), Pairs: 1, Timing: "off", Serve: []string{"a0=socket://127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Stop()
+	addr, err := HostPort(v.Served["a0"])
+	if err != nil || strings.HasSuffix(addr, ":0") {
+		t.Fatalf("a0 served at %q (%v), want the bound port", v.Served["a0"], err)
+	}
+	if v.Pairs[0].A != "" {
+		t.Errorf("served a0 has a link %q", v.Pairs[0].A)
+	}
+	isPTYLink(t, v.Pairs[0].B)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
 }

@@ -32,13 +32,20 @@ type process struct {
 // the benchmark dies without stopping it (Pdeathsig, which fires when the
 // thread that started the child exits: the Go runtime keeps its threads
 // for the life of the process unless a goroutine locks one).
-func start(ctx context.Context, stdout io.Writer, bin string, args ...string) (*process, error) {
+//
+// stdout, when not nil, gets what the process prints there; stderr, when
+// not nil, a copy of what it prints on stderr, which the error of an exit
+// nobody asked for also shows.
+func start(ctx context.Context, stdout, stderr io.Writer, bin string, args ...string) (*process, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = stopGrace
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p := &process{cmd: cmd, stderr: &tail{max: 16 << 10}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = stdout, p.stderr
+	if stderr != nil {
+		cmd.Stderr = io.MultiWriter(p.stderr, stderr)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}

@@ -81,7 +81,7 @@ func StartSocat(ctx context.Context, c SocatConfig) (*Socat, error) {
 	exited := make(chan *process, c.Pairs)
 	t0 := time.Now()
 	for _, pr := range s.Pairs {
-		p, err := start(ctx, nil, c.Bin, "-d", "-d", "pty,raw,echo=0,link="+pr.A, "pty,raw,echo=0,link="+pr.B)
+		p, err := start(ctx, nil, nil, c.Bin, "-d", "-d", "pty,raw,echo=0,link="+pr.A, "pty,raw,echo=0,link="+pr.B)
 		if err != nil {
 			s.Stop()
 			return nil, err

@@ -39,6 +39,10 @@ type VcomdConfig struct {
 	// Timing is "realistic" or "off"; empty leaves vcomd's default
 	// (realistic).
 	Timing string
+	// Serve are --serve flags, NAME=URL: port NAME (one of the pairs'
+	// aN or bN) is served on the network instead of having a pty; its
+	// Pair field is empty and Vcomd.Served has its bound URL.
+	Serve []string
 	// ConfigFile, when set, is where the pairs go instead of the command
 	// line: a config file written before the start and passed with
 	// --config, so that a reload (SIGHUP) reads them from there, as a
@@ -55,6 +59,9 @@ type Vcomd struct {
 	// Ready is the time from starting the process to its last port
 	// announced.
 	Ready time.Duration
+	// Served is the URL each served port is bound to, by name, as the
+	// daemon announced it: rfc2217://127.0.0.1:40123 for a port 0 asked.
+	Served map[string]string
 	// Socket is the daemon's control socket.
 	Socket string
 }
@@ -75,24 +82,27 @@ func StartVcomd(ctx context.Context, c VcomdConfig) (*Vcomd, error) {
 			args = append(args, "--pair", pairName(i))
 		}
 	}
+	for _, sv := range c.Serve {
+		args = append(args, "--serve", sv)
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("vcomd's stdout: %w", err)
 	}
 	t0 := time.Now()
-	p, err := start(ctx, w, c.Bin, args...)
+	p, err := start(ctx, w, nil, c.Bin, args...)
 	w.Close() // the child has its copy
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
 	v := &Vcomd{p: p, cfg: c, Socket: filepath.Join(c.Dir, control.SocketName)}
-	links, err := readAnnouncements(ctx, p, r, 2*c.Pairs)
+	links, served, err := readAnnouncements(ctx, p, r, 2*c.Pairs)
 	if err != nil {
 		_ = p.stop()
 		return nil, err
 	}
-	v.Ready = time.Since(t0)
+	v.Ready, v.Served = time.Since(t0), served
 	for i := range c.Pairs {
 		v.Pairs = append(v.Pairs, Pair{A: links[fmt.Sprintf("a%d", i)], B: links[fmt.Sprintf("b%d", i)]})
 	}
@@ -167,11 +177,33 @@ func (v *Vcomd) Reload(ctx context.Context, loopbacks ...string) error {
 	return nil
 }
 
-// readAnnouncements reads the daemon's port lines, NAME\tLINK -> PTY\t(...),
-// until n have come, and returns the links by name. r then stays with a
-// goroutine that reads and drops what the daemon prints later, so that it
-// never blocks on a full pipe, and closes r when the daemon exits.
-func readAnnouncements(ctx context.Context, p *process, r *os.File, n int) (map[string]string, error) {
+// readAnnouncements reads the daemon's port lines until n have come:
+// NAME\tLINK -> PTY\t(...) for a port with a pty, whose link it returns
+// by name, and NAME\tserved at URL\t(...) for a served one, whose URL it
+// returns by name.
+func readAnnouncements(ctx context.Context, p *process, r *os.File, n int) (links, served map[string]string, err error) {
+	links, served = make(map[string]string, n), map[string]string{}
+	err = readLines(ctx, p, r, fmt.Sprintf("vcomd's %d ports", n), func(l string) (bool, error) {
+		f := strings.Fields(l)
+		switch {
+		case len(f) >= 4 && f[1] == "served" && f[2] == "at":
+			served[f[0]] = f[3]
+		case len(f) >= 2:
+			links[f[0]] = f[1]
+		default:
+			return false, fmt.Errorf("vcomd printed %q, want NAME LINK -> PTY (...) or NAME served at URL (...)", l)
+		}
+		return len(links)+len(served) == n, nil
+	})
+	return links, served, err
+}
+
+// readLines hands take each line the process prints on r, until take has
+// what it waits for (what, for the error when ctx ends first) or fails.
+// r then stays with a goroutine that reads and drops what the process
+// prints later, so that it never blocks on a full pipe, and closes r when
+// the process exits.
+func readLines(ctx context.Context, p *process, r *os.File, what string, take func(line string) (done bool, err error)) error {
 	lines := make(chan string)
 	stop := make(chan struct{})
 	defer close(stop)
@@ -188,24 +220,21 @@ func readAnnouncements(ctx context.Context, p *process, r *os.File, n int) (map[
 		}
 		close(lines)
 	}()
-	links := make(map[string]string, n)
-	for len(links) < n {
+	for {
 		select {
 		case l, ok := <-lines:
 			if !ok {
 				<-p.done
-				return nil, p.exitError()
+				return p.exitError()
 			}
-			f := strings.Fields(l)
-			if len(f) < 2 {
-				return nil, fmt.Errorf("vcomd printed %q, want NAME LINK -> PTY (...)", l)
+			done, err := take(l)
+			if done || err != nil {
+				return err
 			}
-			links[f[0]] = f[1]
 		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for vcomd's %d ports (%d announced): %w", n, len(links), ctx.Err())
+			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
 		}
 	}
-	return links, nil
 }
 
 // PID is the daemon's process id.

@@ -48,11 +48,11 @@ func noise(n int) []byte {
 // arrives, and returns the bytes per second delivered, both directions
 // added together: total times the directions, over the time from the first
 // write to the last byte read.
-func Throughput(ctx context.Context, a, b *Port, total, chunk int, both bool) (float64, error) {
+func Throughput(ctx context.Context, a, b End, total, chunk int, both bool) (float64, error) {
 	src := pattern(chunk)
-	dirs := [][2]*Port{{a, b}}
+	dirs := [][2]End{{a, b}}
 	if both {
-		dirs = append(dirs, [2]*Port{b, a})
+		dirs = append(dirs, [2]End{b, a})
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -85,7 +85,7 @@ func Throughput(ctx context.Context, a, b *Port, total, chunk int, both bool) (f
 }
 
 // send writes total bytes of the pattern in writes of at most chunk.
-func send(ctx context.Context, p *Port, src []byte, total, chunk int) error {
+func send(ctx context.Context, p End, src []byte, total, chunk int) error {
 	for off := 0; off < total; {
 		n := min(chunk, total-off)
 		s := off % period
@@ -99,7 +99,7 @@ func send(ctx context.Context, p *Port, src []byte, total, chunk int) error {
 
 // receive reads total bytes, in reads of at most chunk, and checks that
 // they are the pattern.
-func receive(ctx context.Context, p *Port, src []byte, total, chunk int) error {
+func receive(ctx context.Context, p End, src []byte, total, chunk int) error {
 	buf := make([]byte, chunk)
 	for off := 0; off < total; {
 		n, err := p.read(ctx, buf[:min(chunk, total-off)], stallTimeout)
@@ -108,15 +108,19 @@ func receive(ctx context.Context, p *Port, src []byte, total, chunk int) error {
 		}
 		s := off % period
 		if !bytes.Equal(buf[:n], src[s:s+n]) {
-			return mismatch(p.path, off, buf[:n], src[s:s+n])
+			return mismatch(p.Name(), off, buf[:n], src[s:s+n])
 		}
 		off += n
 	}
 	return nil
 }
 
+// ErrCorrupt is a measurement that read other bytes than were sent: the
+// line lost, added or changed some.
+var ErrCorrupt = errors.New("data corrupt")
+
 // mismatch describes where a read differs from what was sent.
-func mismatch(path string, off int, got, want []byte) error {
+func mismatch(name string, off int, got, want []byte) error {
 	i := 0
 	for i < len(got) && got[i] == want[i] {
 		i++
@@ -127,13 +131,13 @@ func mismatch(path string, off int, got, want []byte) error {
 	if k := bytes.Index(pattern(0)[:period], got[i:min(len(got), i+8)]); k >= 0 {
 		where = fmt.Sprintf("pattern offset %d, expected %d", k, (off+i)%period)
 	}
-	return fmt.Errorf("%s: byte %d (read of %d at %d) is %#x, want %#x; what follows is at %s", path, off+i, len(got), off, got[i], want[i], where)
+	return fmt.Errorf("%w: %s: byte %d (read of %d at %d) is %#x, want %#x; what follows is at %s", ErrCorrupt, name, off+i, len(got), off, got[i], want[i], where)
 }
 
 // RoundTrip sends one byte at a time from a, which b echoes back, and
 // returns how long each of n round trips took, after warmup trips that
 // are not counted. The next byte leaves only when the last one is back.
-func RoundTrip(ctx context.Context, a, b *Port, warmup, n int) ([]time.Duration, error) {
+func RoundTrip(ctx context.Context, a, b End, warmup, n int) ([]time.Duration, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	echoed := make(chan error, 1)
@@ -165,7 +169,7 @@ func RoundTrip(ctx context.Context, a, b *Port, warmup, n int) ([]time.Duration,
 }
 
 // echo writes back each of n bytes as it arrives.
-func echo(ctx context.Context, p *Port, n int) error {
+func echo(ctx context.Context, p End, n int) error {
 	b := make([]byte, 1)
 	for i := range n {
 		if _, err := p.read(ctx, b, stallTimeout); err != nil {

@@ -19,7 +19,8 @@ import (
 // return as soon as there is a byte.
 type Port struct {
 	fd   int
-	path string
+	path string // or, for a socket, what it is connected to
+	sock bool   // a TCP socket (DialTCP), not a tty
 }
 
 // Open opens the tty at path raw at the given baud rate.
@@ -62,6 +63,30 @@ func (p *Port) SetBaud(baud int) error {
 
 // Path is the path the port was opened by.
 func (p *Port) Path() string { return p.path }
+
+// Name is the port's path, or for a socket "tcp HOST:PORT".
+func (p *Port) Name() string { return p.path }
+
+// dropInput drops what was received and not read: a tty's input queue
+// (FlushInput), or what a socket holds now.
+func (p *Port) dropInput() error {
+	if !p.sock {
+		return p.FlushInput()
+	}
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.Read(p.fd, buf)
+		switch {
+		case err == nil && n == 0:
+			return fmt.Errorf("emptying %s: end of file", p.path)
+		case errors.Is(err, unix.EAGAIN):
+			return nil
+		case errors.Is(err, unix.EINTR):
+		case err != nil:
+			return fmt.Errorf("emptying %s: %w", p.path, err)
+		}
+	}
+}
 
 // Close closes the port.
 func (p *Port) Close() error {
@@ -161,7 +186,7 @@ func (p *Port) write(ctx context.Context, b []byte, timeout time.Duration) error
 // returns, and may drop what arrives before; nothing tells the program
 // when it has, so the byte is sent again every 100 ms, for up to
 // timeout.
-func Sync(ctx context.Context, from, to *Port, timeout time.Duration) error {
+func Sync(ctx context.Context, from, to End, timeout time.Duration) error {
 	buf := make([]byte, 64)
 	for end := time.Now().Add(timeout); ; {
 		if err := from.write(ctx, []byte{'!'}, timeout); err != nil {
@@ -169,13 +194,13 @@ func Sync(ctx context.Context, from, to *Port, timeout time.Duration) error {
 		}
 		_, err := to.read(ctx, buf, 100*time.Millisecond)
 		if err == nil {
-			return to.FlushInput()
+			return to.dropInput()
 		}
 		if !errors.Is(err, errTimeout) {
 			return err
 		}
 		if time.Now().After(end) {
-			return fmt.Errorf("no byte from %s reached %s in %v", from.path, to.path, timeout)
+			return fmt.Errorf("no byte from %s reached %s in %v", from.Name(), to.Name(), timeout)
 		}
 	}
 }

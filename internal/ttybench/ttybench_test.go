@@ -3,6 +3,7 @@ package ttybench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -294,5 +295,16 @@ func TestRateAcc(t *testing.T) {
 	}
 	if (rateAcc{}).perSec() != 0 {
 		t.Error("no spell gave a rate")
+	}
+}
+
+// A read that differs from what was sent is ErrCorrupt, saying where and
+// whether bytes were lost.
+func TestMismatchCorrupt(t *testing.T) {
+	src := pattern(0)
+	got := slices.Concat(src[100:110], src[111:120]) // byte 110 lost
+	err := mismatch("x", 100, got, src[100:119])
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "byte 110 ") || !strings.Contains(err.Error(), "pattern offset 111, expected 110") {
+		t.Errorf("mismatch = %v", err)
 	}
 }
