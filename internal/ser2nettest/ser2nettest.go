@@ -135,28 +135,50 @@ func Serve(t testing.TB, bin, accepter, device string, port int) *Server {
 		t.Fatal(err)
 	}
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), exited: make(chan error, 1), log: &bytes.Buffer{}}
-	s.cmd = exec.Command(bin, "-c", cfg, "-n", "-d")
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.exited <- s.cmd.Wait() }()
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
 			t.Logf("ser2net output:\n%s", s.log.String())
 		}
 	})
+	end := time.Now().Add(watchdog)
+	for s.start(t, cfg, bin) {
+		if time.Now().After(end) {
+			t.Fatalf("ser2net: port %d still in use after %v\n%s", port, watchdog, s.log.String())
+		}
+		// The port of a ser2net this test stopped a moment ago is not
+		// free until the kernel has let go of its socket: start again.
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s
+}
+
+// start runs ser2net and waits until it accepts connections; it reports
+// true, with the process gone, when ser2net found its port in use.
+func (s *Server) start(t testing.TB, cfg, bin string) (inUse bool) {
+	t.Helper()
+	s.log.Reset()
+	s.cmd = exec.Command(bin, "-c", cfg, "-n", "-d")
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	s.exited = make(chan error, 1)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func(cmd *exec.Cmd, exited chan<- error) { exited <- cmd.Wait() }(s.cmd, s.exited)
 	// ser2net says nothing when it listens, so the wait is for a connect
 	// to succeed, tried again after each refusal, bounded by the watchdog.
 	for end := time.Now().Add(watchdog); ; {
 		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
 		if err == nil {
 			c.Close()
-			return s
+			return false
 		}
 		select {
 		case err := <-s.exited:
+			s.exited <- err // for Stop
+			if strings.Contains(s.log.String(), "already in use") {
+				return true
+			}
 			t.Fatalf("ser2net exited: %v\n%s", err, s.log.String())
 		case <-time.After(20 * time.Millisecond):
 		}
