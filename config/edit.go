@@ -12,6 +12,11 @@ type NewPorts struct {
 	// Timing is the ports' timing; "" means the global Config.Timing, or
 	// off for a connect port (see Port.Timing).
 	Timing Timing
+	// NoRestart leaves an exec: connect port's program stopped once it
+	// exits (the [[connect]] key restart = false).
+	NoRestart bool
+	// Replay are a replay: connect port's options (pace, on_mismatch).
+	Replay ReplayOptions
 }
 
 // WithPair returns a copy of c with the null-modem pair a:b added, each
@@ -31,9 +36,13 @@ func (c *Config) WithLoopback(name string, opts NewPorts) (*Config, error) {
 // wire is the server at target (see ParseTarget), as WithPair does for a
 // pair.
 func (c *Config) WithConnect(name, target string, opts NewPorts) (*Config, error) {
-	d := portDef{kind: KindConnect, a: name, target: target}
-	if _, err := parseTarget(target); err != nil {
+	d := portDef{kind: KindConnect, a: name, target: target, noRestart: opts.NoRestart, replay: opts.Replay}
+	t, err := parseTarget(target)
+	if err != nil {
 		return nil, fmt.Errorf("%s: address %q: %v", d.what(), target, err)
+	}
+	if opts.NoRestart && t.Kind != TargetExec {
+		return nil, fmt.Errorf("%s: restart is for an exec:COMMAND address, not %q", d.what(), target)
 	}
 	return c.with(d, opts)
 }

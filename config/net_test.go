@@ -611,3 +611,37 @@ restart = true
 		}
 	}
 }
+
+// A connect port added at run time takes its kind's options: restart for
+// exec:, pace and on_mismatch for replay:, each refused elsewhere.
+func TestWithConnectOptions(t *testing.T) {
+	c := validConfig()
+	n, err := c.WithConnect("m", "exec:cat", NewPorts{NoRestart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := n.PortByName("m"); p.ExecRestart {
+		t.Error("NoRestart: the exec port restarts")
+	}
+	n, err = c.WithConnect("m", "exec:cat", NewPorts{})
+	if p, _ := n.PortByName("m"); err != nil || !p.ExecRestart {
+		t.Errorf("default: restart %v (%v), want on", p.ExecRestart, err)
+	}
+	n, err = c.WithConnect("p", "replay:/tmp/r.jsonl", NewPorts{Replay: ReplayOptions{Pace: "instant", OnMismatch: "resync"}})
+	if p, _ := n.PortByName("p"); err != nil || !p.Replay.Instant() || !p.Replay.Resync() {
+		t.Errorf("replay options %+v (%v), want instant and resync", p.Replay, err)
+	}
+	for _, bad := range []struct {
+		target string
+		opts   NewPorts
+		want   string
+	}{
+		{"socket://h:1", NewPorts{NoRestart: true}, "restart is for an exec:COMMAND address"},
+		{"exec:cat", NewPorts{Replay: ReplayOptions{Pace: "instant"}}, "pace and on_mismatch are for a replay:FILE address"},
+		{"replay:/tmp/r.jsonl", NewPorts{Replay: ReplayOptions{Pace: "fast"}}, `pace "fast"`},
+	} {
+		if _, err := c.WithConnect("x", bad.target, bad.opts); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("WithConnect(%q, %+v) = %v, want an error containing %q", bad.target, bad.opts, err, bad.want)
+		}
+	}
+}

@@ -117,7 +117,14 @@ type AddRequest struct {
 // ConnectRequest names a connect port and the server its wire reaches.
 type ConnectRequest struct {
 	Name    string `json:"name"`
-	Address string `json:"address"` // "rfc2217://host:port" or "socket://host:port"
+	Address string `json:"address"` // "rfc2217://host:port", "socket://host:port", "/dev/ttyUSB0", "exec:COMMAND", "replay:FILE"
+	// Restart false leaves an exec: port's program stopped once it exits;
+	// none restarts it.
+	Restart *bool `json:"restart,omitempty"`
+	// Pace ("recorded" or "instant") and OnMismatch ("stop" or "resync")
+	// are a replay: port's options.
+	Pace       string `json:"pace,omitempty"`
+	OnMismatch string `json:"on_mismatch,omitempty"`
 }
 
 // ServeRequest is the body of PUT /v1/ports/{name}/serve: serve the port

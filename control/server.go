@@ -501,6 +501,8 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, fail(http.StatusBadRequest, `give one of "pair", "loopback" and "connect"`)
 	case req.Connect != nil:
 		names = []string{req.Connect.Name}
+		opts.NoRestart = req.Connect.Restart != nil && !*req.Connect.Restart
+		opts.Replay = config.ReplayOptions{Pace: req.Connect.Pace, OnMismatch: req.Connect.OnMismatch}
 		edit = func(c *config.Config) (*config.Config, error) {
 			return c.WithConnect(req.Connect.Name, req.Connect.Address, opts)
 		}

@@ -58,6 +58,9 @@ type opts struct {
 	pair     bool
 	allow    stringList
 	handover bool
+	// add connect's options for exec: and replay: targets
+	noRestart        bool
+	pace, onMismatch string
 }
 
 // stringList is a repeatable string flag.
@@ -105,8 +108,11 @@ func commands() map[string]command {
 		"purge":  {"PORT rx|tx|all", "drop what a port has received, or has still to send, or both", none, cmdPurge, exactly(2)},
 		"trace":  {"[PORT]", "print every request on PORT (or every port) as it starts and completes", none, cmdTrace, func(n int) bool { return n <= 1 }},
 		"record": {"PORT FILE", "write both directions of PORT's traffic, its settings and modem-line changes to FILE until interrupted (see vcomd --connect NAME=replay:FILE)", none, cmdRecord, exactly(2)},
-		"add": {"pair A:B | loopback NAME | connect NAME=URL", "add ports at run time (URL: rfc2217://HOST:PORT or socket://HOST:PORT)", func(fs *flag.FlagSet, o *opts) {
+		"add": {"pair A:B | loopback NAME | connect NAME=TARGET", "add ports at run time (TARGET: rfc2217://HOST:PORT, socket://HOST:PORT, a device path, exec:COMMAND, replay:FILE)", func(fs *flag.FlagSet, o *opts) {
 			fs.StringVar(&o.timing, "timing", "", "realistic or off (default: the daemon's; off for connect)")
+			fs.BoolVar(&o.noRestart, "no-restart", false, "exec: leave the program stopped once it exits")
+			fs.StringVar(&o.pace, "pace", "", "replay: recorded (default) or instant")
+			fs.StringVar(&o.onMismatch, "on-mismatch", "", "replay: stop (default) or resync")
 		}, cmdAdd, exactly(2)},
 		"serve": {"PORT URL", "serve PORT on the network instead of its pty (URL: rfc2217://HOST:PORT or socket://HOST:PORT)", func(fs *flag.FlagSet, o *opts) {
 			fs.Var(&o.allow, "allow", "a client `network` let in, like 192.168.1.0/24 (repeatable; none: loopback clients only)")
@@ -523,11 +529,15 @@ func cmdAdd(ctx context.Context, e *env, args []string) error {
 	case "connect":
 		name, addr, ok := strings.Cut(args[1], "=")
 		if !ok {
-			return usageError{fmt.Sprintf("connect %q: want NAME=URL", args[1])}
+			return usageError{fmt.Sprintf("connect %q: want NAME=TARGET", args[1])}
 		}
-		req.Connect = &control.ConnectRequest{Name: name, Address: addr}
+		req.Connect = &control.ConnectRequest{Name: name, Address: addr, Pace: e.o.pace, OnMismatch: e.o.onMismatch}
+		if e.o.noRestart {
+			restart := false
+			req.Connect.Restart = &restart
+		}
 	default:
-		return usageError{fmt.Sprintf("%q: want pair A:B, loopback NAME or connect NAME=URL", args[0])}
+		return usageError{fmt.Sprintf("%q: want pair A:B, loopback NAME or connect NAME=TARGET", args[0])}
 	}
 	ports, err := e.c.Add(ctx, req)
 	if err != nil {
