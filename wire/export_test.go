@@ -57,3 +57,21 @@ func WaitSettled(ctx context.Context, r *Remote) error {
 		}
 	}
 }
+
+// WaitAdapter waits until cond holds for a's state, woken by each change
+// rather than by polling, and returns that state.
+func WaitAdapter(ctx context.Context, a *Adapter, cond func(AdapterState) bool) (AdapterState, error) {
+	for {
+		a.mu.Lock()
+		st, ch := a.state, a.stateChanged
+		a.mu.Unlock()
+		if cond(st) {
+			return st, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return st, ctx.Err()
+		}
+	}
+}
