@@ -34,6 +34,8 @@ type Port struct {
 	Serve *ServeState `json:"serve,omitempty"`
 	// Remote is the wire of a connect port: the server its pins reach.
 	Remote *RemoteState `json:"remote,omitempty"`
+	// Device is the wire of a connect port whose far end is a real tty.
+	Device *DeviceState `json:"device,omitempty"`
 }
 
 // ServeState is a served port's network front.
@@ -59,6 +61,20 @@ type RemoteState struct {
 	LostTx    uint64    `json:"lost_tx"`        // bytes sent while no server took them
 	LastError string    `json:"last_error,omitempty"`
 	Peer      string    `json:"peer,omitempty"` // the server's RFC 2217 signature
+}
+
+// DeviceState is a connect port's wire to a real serial device.
+type DeviceState struct {
+	Path   string    `json:"path"` // "/dev/ttyUSB0"
+	Open   bool      `json:"open"`
+	Since  time.Time `json:"since,omitzero"` // when the present open (or absence) began
+	Opens  uint64    `json:"opens"`          // times the device was opened
+	LostTx uint64    `json:"lost_tx"`        // bytes sent while the device was gone
+	// ModemLines says the device reports CTS, DSR, RI and DCD; false for
+	// one that cannot (a pty), whose CTS, DSR and DCD are held up while
+	// it is open.
+	ModemLines bool   `json:"modem_lines"`
+	LastError  string `json:"last_error,omitempty"`
 }
 
 // AddRequest is the body of POST /v1/ports: a pair, a loopback or a

@@ -43,6 +43,17 @@ func describeNetwork(d *Port, p *daemon.Port, cfg *config.Config) {
 			LastError: st.LastError,
 			Peer:      st.Peer,
 		}
+	case *wire.Adapter:
+		st := w.State()
+		d.Device = &DeviceState{
+			Path:       st.Path,
+			Open:       st.Open,
+			Since:      st.Since,
+			Opens:      st.Opens,
+			LostTx:     st.LostTx,
+			ModemLines: st.ModemLines,
+			LastError:  st.LastError,
+		}
 	}
 }
 

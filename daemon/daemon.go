@@ -406,6 +406,13 @@ func (d *Daemon) connect(p *Port) error {
 	case config.TargetRFC2217, config.TargetSocket:
 		p.conn = wire.DialRemote(p.dev, t.Addr, wire.RemoteOptions{Raw: t.Kind == config.TargetSocket, Logger: d.log})
 		return nil
+	case config.TargetDevice:
+		a, err := wire.OpenAdapter(p.dev, t.Path, wire.AdapterOptions{Logger: d.log})
+		if err != nil {
+			return fmt.Errorf("connect %q: %w", p.Spec.Connect, err)
+		}
+		p.conn = a
+		return nil
 	}
 	return fmt.Errorf("connect %q: a %s wire is not built yet", p.Spec.Connect, t.Kind)
 }

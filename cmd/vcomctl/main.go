@@ -274,6 +274,12 @@ func wiring(p control.Port) string {
 			state = "not connected"
 		}
 		return "connect " + p.Remote.Address + ", " + state
+	case p.Device != nil:
+		state := "device open"
+		if !p.Device.Open {
+			state = "device not open"
+		}
+		return "connect " + p.Device.Path + ", " + state
 	}
 	return p.Wiring
 }
@@ -324,6 +330,17 @@ func printStatus(w io.Writer, p control.Port) {
 		}
 		if r.LastError != "" {
 			fmt.Fprintf(w, "  last error: %s", r.LastError)
+		}
+		fmt.Fprintln(w)
+	}
+	if dv := p.Device; dv != nil {
+		lines := "reported"
+		if !dv.ModemLines {
+			lines = "not reported (CTS, DSR, DCD held up while open)"
+		}
+		fmt.Fprintf(w, "device     %s  open %s  opens %d  lost tx %d  modem lines %s", dv.Path, onOffText(dv.Open), dv.Opens, dv.LostTx, lines)
+		if dv.LastError != "" {
+			fmt.Fprintf(w, "  last error: %s", dv.LastError)
 		}
 		fmt.Fprintln(w)
 	}
