@@ -7,13 +7,12 @@ import (
 	"github.com/vcomd/vcomd/rfc2217"
 )
 
-// WaitRemote waits until cond holds for r's state, woken by each change
-// of the connection rather than by polling, and returns that state.
-func WaitRemote(ctx context.Context, r *Remote, cond func(RemoteState) bool) (RemoteState, error) {
+// waitFor waits until cond holds for the state snap returns, woken by the
+// channel snap returns with it (closed at each change) rather than by
+// polling, and returns that state.
+func waitFor[S any](ctx context.Context, snap func() (S, chan struct{}), cond func(S) bool) (S, error) {
 	for {
-		r.mu.Lock()
-		st, ch := r.state, r.stateChanged
-		r.mu.Unlock()
+		st, ch := snap()
 		if cond(st) {
 			return st, nil
 		}
@@ -23,6 +22,16 @@ func WaitRemote(ctx context.Context, r *Remote, cond func(RemoteState) bool) (Re
 			return st, ctx.Err()
 		}
 	}
+}
+
+// WaitRemote waits until cond holds for r's state, woken by each change
+// of the connection, and returns that state.
+func WaitRemote(ctx context.Context, r *Remote, cond func(RemoteState) bool) (RemoteState, error) {
+	return waitFor(ctx, func() (RemoteState, chan struct{}) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.state, r.stateChanged
+	}, cond)
 }
 
 // WaitSettled waits (bounded by ctx) until the writer has sent the port's
@@ -58,20 +67,12 @@ func WaitSettled(ctx context.Context, r *Remote) error {
 	}
 }
 
-// WaitAdapter waits until cond holds for a's state, woken by each change
-// rather than by polling, and returns that state.
+// WaitAdapter waits until cond holds for a's state, woken by each change,
+// and returns that state.
 func WaitAdapter(ctx context.Context, a *Adapter, cond func(AdapterState) bool) (AdapterState, error) {
-	for {
+	return waitFor(ctx, func() (AdapterState, chan struct{}) {
 		a.mu.Lock()
-		st, ch := a.state, a.stateChanged
-		a.mu.Unlock()
-		if cond(st) {
-			return st, nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return st, ctx.Err()
-		}
-	}
+		defer a.mu.Unlock()
+		return a.state, a.stateChanged
+	}, cond)
 }

@@ -1,5 +1,5 @@
 // Package wire is what a virtual port's UART pins reach: the other end of
-// a null-modem cable (nullmodem.go), a loopback plug (loopback.go), or a
+// a null-modem cable (nullmodem.go), a loopback plug (loopback.go), a
 // network server, RFC 2217 or raw TCP (remote.go), or a real tty such as a
 // USB serial adapter (adapter.go). Each kind of wire
 // implements driver.Wire, and driver.InputDriver for the pins it drives;
