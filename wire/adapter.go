@@ -402,16 +402,17 @@ func (a *Adapter) next(tried *fileID) (*os.File, error) {
 			*tried = id
 			f, err := a.open()
 			if err != nil {
-				a.setError(err)
 				a.log.Warn().Err(err).Msg("device not opened; waiting for it to change")
+				a.setError(err)
 				return nil, nil
 			}
 			return f, nil
 		}
 		if err != nil && !logged {
 			logged = true
-			a.setError(fmt.Errorf("waiting for %s: %w", a.path, err))
+			// The log line before the state change: tests wait on it.
 			a.log.Info().Err(err).Msg("waiting for the device")
+			a.setError(fmt.Errorf("waiting for %s: %w", a.path, err))
 		}
 		if err := w.wait(); err != nil {
 			if a.ctx.Err() != nil {

@@ -138,8 +138,15 @@ func TestAdapterSocat(t *testing.T) {
 	devEnd.Close()
 	far.Close()
 
-	ser2nettest.StartPtyPair(t, devPath, farPath)
-	far = openPty(t, farPath)
+	// Plugged back as udev makes a link: made elsewhere and renamed into
+	// place once socat has set its ptys up, since socat's own termios
+	// setup would otherwise race with the wire's on the fresh pty.
+	staging := t.TempDir()
+	again := ser2nettest.StartPtyPair(t, filepath.Join(staging, "dev"), filepath.Join(staging, "far"))
+	if err := os.Rename(again.A, devPath); err != nil {
+		t.Fatal(err)
+	}
+	far = openPty(t, again.B)
 	waitAdapter(t, a, "the device open again", func(s wire.AdapterState) bool { return s.Open && s.Opens == 2 })
 	waitModem(t, d, msrCarrier, msrCarrier)
 	through(t, d, far, []byte("again"))
