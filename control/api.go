@@ -39,6 +39,8 @@ type Port struct {
 	Exec *ExecState `json:"exec,omitempty"`
 	// Replay is the wire of a connect port that plays a recording.
 	Replay *ReplayState `json:"replay,omitempty"`
+	// Device is the wire of a connect port whose far end is a real tty.
+	Device *DeviceState `json:"device,omitempty"`
 }
 
 // ServeState is a served port's network front.
@@ -103,6 +105,20 @@ type ReplayMismatch struct {
 	At       time.Time `json:"at"`
 	Resynced int       `json:"resynced,omitempty"` // the line the replay went on from (resync)
 	Message  string    `json:"message"`            // all of it in a sentence
+}
+
+// DeviceState is a connect port's wire to a real serial device.
+type DeviceState struct {
+	Path   string    `json:"path"` // "/dev/ttyUSB0"
+	Open   bool      `json:"open"`
+	Since  time.Time `json:"since,omitzero"` // when the present open (or absence) began
+	Opens  uint64    `json:"opens"`          // times the device was opened
+	LostTx uint64    `json:"lost_tx"`        // bytes sent while the device was gone
+	// ModemLines says the device reports CTS, DSR, RI and DCD; false for
+	// one that cannot (a pty), whose CTS, DSR and DCD are held up while
+	// it is open.
+	ModemLines bool   `json:"modem_lines"`
+	LastError  string `json:"last_error,omitempty"`
 }
 
 // AddRequest is the body of POST /v1/ports: a pair, a loopback or a

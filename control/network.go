@@ -57,6 +57,17 @@ func describeNetwork(d *Port, p *daemon.Port, cfg *config.Config) {
 		}
 	case *wire.Replay:
 		d.Replay = describeReplay(w.State())
+	case *wire.Adapter:
+		st := w.State()
+		d.Device = &DeviceState{
+			Path:       st.Path,
+			Open:       st.Open,
+			Since:      st.Since,
+			Opens:      st.Opens,
+			LostTx:     st.LostTx,
+			ModemLines: st.ModemLines,
+			LastError:  st.LastError,
+		}
 	}
 }
 

@@ -427,6 +427,12 @@ func (d *Daemon) connect(p *Port) error {
 			return fmt.Errorf("connect %q: %w", p.Spec.Connect, err)
 		}
 		p.conn = r
+	case config.TargetDevice:
+		a, err := wire.OpenAdapter(p.dev, t.Path, wire.AdapterOptions{Logger: d.log})
+		if err != nil {
+			return fmt.Errorf("connect %q: %w", p.Spec.Connect, err)
+		}
+		p.conn = a
 		return nil
 	}
 	return fmt.Errorf("connect %q: a %s wire is not built yet", p.Spec.Connect, t.Kind)

@@ -107,3 +107,9 @@ func WaitReplayHeld(ctx context.Context, r *Replay) error {
 		}
 	}
 }
+
+// WaitAdapter waits until cond holds for a's state, woken by each change,
+// and returns that state.
+func WaitAdapter(ctx context.Context, a *Adapter, cond func(AdapterState) bool) (AdapterState, error) {
+	return waitState(ctx, &a.mu, func() (AdapterState, chan struct{}) { return a.state, a.stateChanged }, cond)
+}

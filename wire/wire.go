@@ -1,8 +1,9 @@
 // Package wire is what a virtual port's UART pins reach: the other end of
 // a null-modem cable (nullmodem.go), a loopback plug (loopback.go), a
-// network server, RFC 2217 or raw TCP (remote.go), a device program on a
-// child process's stdin and stdout (exec.go), or a recording of a device
-// played back (replay.go, format in package record). Each kind of wire
+// network server, RFC 2217 or raw TCP (remote.go), a real tty such as a
+// USB serial adapter (adapter.go), a device program on a child process's
+// stdin and stdout (exec.go), or a recording of a device played back
+// (replay.go, format in package record). Each kind of wire
 // implements driver.Wire, and driver.InputDriver for the pins it drives;
 // convert.go is what the cables share.
 package wire

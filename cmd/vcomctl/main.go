@@ -288,6 +288,12 @@ func wiring(p control.Port) string {
 		return "connect exec:" + p.Exec.Command + ", not running"
 	case p.Replay != nil:
 		return "replay " + p.Replay.File + ", " + p.Replay.State
+	case p.Device != nil:
+		state := "device open"
+		if !p.Device.Open {
+			state = "device not open"
+		}
+		return "connect " + p.Device.Path + ", " + state
 	}
 	return p.Wiring
 }
@@ -361,6 +367,17 @@ func printStatus(w io.Writer, p control.Port) {
 		if m := r.Mismatch; m != nil {
 			fmt.Fprintf(w, "mismatch   %s\n", m.Message)
 		}
+	}
+	if dv := p.Device; dv != nil {
+		lines := "reported"
+		if !dv.ModemLines {
+			lines = "not reported (CTS, DSR, DCD held up while open)"
+		}
+		fmt.Fprintf(w, "device     %s  open %s  opens %d  lost tx %d  modem lines %s", dv.Path, onOffText(dv.Open), dv.Opens, dv.LostTx, lines)
+		if dv.LastError != "" {
+			fmt.Fprintf(w, "  last error: %s", dv.LastError)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "line       %d %s\n", s.Baud, p.Framing)
 	fmt.Fprintf(w, "registers  IER %02X  IIR %02X  FCR %02X  LCR %02X  MCR %02X  LSR %02X  MSR %02X  SCR %02X  DLL %02X  DLM %02X\n",

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -56,15 +57,36 @@ func NeedSer2net(t testing.TB) string {
 // other end reads. socat ends with the test.
 func PtyPair(t testing.TB) (a, b string) {
 	t.Helper()
-	bin := need(t, "socat", "socat", nil)
 	dir := t.TempDir()
 	a, b = filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	cmd := exec.Command(bin, "-d", "-d", "pty,raw,echo=0,link="+a, "pty,raw,echo=0,link="+b)
-	stderr, err := cmd.StderrPipe()
+	StartPtyPair(t, a, b)
+	return a, b
+}
+
+// Pair is a running socat joining two ptys: a stand-in for a serial
+// adapter (one link is the adapter's device, a program on the other plays
+// what is plugged into it).
+type Pair struct {
+	A, B   string // the links
+	cmd    *exec.Cmd
+	exited chan error
+	once   sync.Once
+}
+
+// StartPtyPair starts socat with its ptys linked at a and b, and returns
+// once both links exist. It is stopped at the end of the test if not
+// before. Starting it again with the same links after Unplug plugs the
+// "adapter" back in.
+func StartPtyPair(t testing.TB, a, b string) *Pair {
+	t.Helper()
+	bin := need(t, "socat", "socat", nil)
+	p := &Pair{A: a, B: b, exited: make(chan error, 1)}
+	p.cmd = exec.Command(bin, "-d", "-d", "pty,raw,echo=0,link="+a, "pty,raw,echo=0,link="+b)
+	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	// socat says "starting data transfer loop" once both ptys and their
@@ -72,7 +94,9 @@ func PtyPair(t testing.TB) (a, b string) {
 	var mu sync.Mutex
 	var log bytes.Buffer
 	up := make(chan struct{})
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		var once sync.Once
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -84,23 +108,37 @@ func PtyPair(t testing.TB) (a, b string) {
 			}
 		}
 	}()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() {
+		<-scanned // Wait closes the pipe: read it to the end first
+		p.exited <- p.cmd.Wait()
+	}()
 	t.Cleanup(func() {
-		cmd.Process.Kill() //nolint:errcheck // it may have exited already
-		<-exited
+		p.once.Do(func() {
+			p.cmd.Process.Kill() //nolint:errcheck // it may have exited already
+			<-p.exited
+		})
 	})
 	select {
 	case <-up:
-		return a, b
-	case err := <-exited:
+		return p
+	case err := <-p.exited:
 		mu.Lock()
 		defer mu.Unlock()
 		t.Fatalf("socat exited: %v\n%s", err, log.String())
 	case <-time.After(watchdog):
 		t.Fatal("socat made no ptys")
 	}
-	return "", ""
+	return nil
+}
+
+// Unplug stops socat with SIGTERM and waits for it: its ptys close (the
+// ends read end of file, as a hung-up tty does) and it removes the links,
+// as an adapter's device node goes when it is unplugged.
+func (p *Pair) Unplug() {
+	p.once.Do(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have exited already
+		<-p.exited
+	})
 }
 
 // FreePort returns a loopback TCP port nobody listens on now; ser2net
