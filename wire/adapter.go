@@ -511,6 +511,11 @@ func (a *Adapter) serve(f *os.File) error {
 		a.state.LostTx += uint64(len(it.data))
 	}
 	a.state.Open, a.state.Since = false, time.Now()
+	if err != nil {
+		// In the same change as the close, so that nobody sees the
+		// device gone with no reason.
+		a.state.LastError = err.Error()
+	}
 	a.stateChangedLocked()
 	// Under mu, so that a modem goroutine of this open, which sets the
 	// lines under mu while the open is current, cannot put them back up.
