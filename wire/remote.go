@@ -309,6 +309,7 @@ func (r *Remote) carrier(up bool) driver.Input {
 func (r *Remote) run() {
 	defer r.wg.Done()
 	backoff := r.opts.MinBackoff
+	var said string // the last failure logged at warn level
 	for {
 		var d net.Dialer
 		conn, err := d.DialContext(r.ctx, "tcp", r.addr)
@@ -322,8 +323,9 @@ func (r *Remote) run() {
 		if r.ctx.Err() != nil {
 			return
 		}
+		again := said == err.Error()
+		said = err.Error()
 		r.mu.Lock()
-		again := r.state.LastError == err.Error()
 		r.state.LastError = err.Error()
 		r.stateChangedLocked()
 		r.mu.Unlock()
@@ -383,8 +385,9 @@ func (r *Remote) serve(conn net.Conn) error {
 	if !readerEnded {
 		<-readerDone
 	}
-	r.drop(s)
-	return fmt.Errorf("%s: %w", r, err)
+	err = fmt.Errorf("%s: %w", r, err)
+	r.drop(s, err)
+	return err
 }
 
 // up marks the connection ready for data: raw at once, RFC 2217 once the
@@ -405,16 +408,18 @@ func (r *Remote) up(s *remoteSession) {
 	}
 }
 
-// drop ends a connection's part in the wire: the carrier goes, and what was
+// drop ends a connection's part in the wire, for err: the carrier goes, and what was
 // queued and unsent is counted lost and acknowledged.
-func (r *Remote) drop(s *remoteSession) {
+func (r *Remote) drop(s *remoteSession, err error) {
 	r.mu.Lock()
 	if r.sess != s {
 		r.mu.Unlock()
 		return // it never came up
 	}
 	r.sess = nil
-	r.state.Connected, r.state.Since = false, time.Now()
+	// The reason in the same change, so that nobody sees the wire down
+	// with none.
+	r.state.Connected, r.state.Since, r.state.LastError = false, time.Now(), err.Error()
 	r.stateChangedLocked()
 	lost := r.out
 	r.out = nil

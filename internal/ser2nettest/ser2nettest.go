@@ -180,7 +180,7 @@ func Serve(t testing.TB, bin, accepter, device string, port int) *Server {
 		}
 	})
 	end := time.Now().Add(watchdog)
-	for s.start(t, cfg, bin) {
+	for s.start(t, cfg, bin, port) {
 		if time.Now().After(end) {
 			t.Fatalf("ser2net: port %d still in use after %v\n%s", port, watchdog, s.log.String())
 		}
@@ -193,7 +193,7 @@ func Serve(t testing.TB, bin, accepter, device string, port int) *Server {
 
 // start runs ser2net and waits until it accepts connections; it reports
 // true, with the process gone, when ser2net found its port in use.
-func (s *Server) start(t testing.TB, cfg, bin string) (inUse bool) {
+func (s *Server) start(t testing.TB, cfg, bin string, port int) (inUse bool) {
 	t.Helper()
 	s.log.Reset()
 	s.cmd = exec.Command(bin, "-c", cfg, "-n", "-d")
@@ -203,12 +203,14 @@ func (s *Server) start(t testing.TB, cfg, bin string) (inUse bool) {
 		t.Fatal(err)
 	}
 	go func(cmd *exec.Cmd, exited chan<- error) { exited <- cmd.Wait() }(s.cmd, s.exited)
-	// ser2net says nothing when it listens, so the wait is for a connect
-	// to succeed, tried again after each refusal, bounded by the watchdog.
+	// ser2net says nothing when it listens, so the wait is for its socket
+	// to listen, looked at again every 20 ms, bounded by the watchdog. Not
+	// by connecting: a connection opens the device, and the test's own
+	// connection that follows would be told "Port already in use" (as
+	// data) while ser2net lets go of it.
 	for end := time.Now().Add(watchdog); ; {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		err := listening(port)
 		if err == nil {
-			c.Close()
 			return false
 		}
 		select {
@@ -224,6 +226,24 @@ func (s *Server) start(t testing.TB, cfg, bin string) (inUse bool) {
 			t.Fatalf("ser2net not listening on %s: %v", s.Addr, err)
 		}
 	}
+}
+
+// listening reports (nil) whether a socket listens on TCP port on
+// 127.0.0.1, from /proc/net/tcp.
+func listening(port int) error {
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return err
+	}
+	// local_address 0100007F:PORT (hex), st 0A (LISTEN).
+	want := fmt.Sprintf("0100007F:%04X", port)
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[1] == want && f[3] == "0A" {
+			return nil
+		}
+	}
+	return fmt.Errorf("nothing listens on 127.0.0.1:%d", port)
 }
 
 // Stop kills ser2net and waits for it: its connections drop at once, as
