@@ -181,8 +181,15 @@ func (c *client) message(line string) {
 
 // send writes b to the client. A write that makes no progress for the
 // stall timeout drops the client: one that never reads must not hold the
-// port (or, through flow control, the far end) for ever.
+// port (or, through flow control, the far end) for ever. Nothing to send
+// takes no lock: the reader sends what each read of the client calls
+// for, most often nothing, and must not wait behind the pump's write to
+// a client that is not reading (one that reads only once its own write
+// has gone, as rfc2217.Port's reader did, would never read again).
 func (c *client) send(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	for len(b) > 0 {

@@ -50,8 +50,11 @@ type Port struct {
 	codec   *Client // touched by the reader goroutine only
 	timeout time.Duration
 	done    chan struct{} // closed when the reader has ended
+	sent    chan struct{} // closed when the sender has ended
 	closed  chan struct{} // closed by Close
-	closing sync.Once
+	// ctrlReady says ctrl has bytes for the sender.
+	ctrlReady chan struct{}
+	closing   sync.Once
 
 	wmu   sync.Mutex // one writer on the socket at a time
 	xchMu sync.Mutex // one settings exchange in flight at a time
@@ -60,6 +63,12 @@ type Port struct {
 	changed     chan struct{} // closed and replaced whenever the state below changes
 	in          []byte
 	suspendSent bool
+	// ctrl is what the reader and Read decided to send (answers to the
+	// server's negotiation, FLOWCONTROL-SUSPEND and -RESUME), in the order
+	// they decided it, for the sender: decided under mu and sent later,
+	// a SUSPEND could otherwise follow the RESUME decided after it, and
+	// the server would hold its data for ever.
+	ctrl        []byte
 	held        bool // the server asked us to stop sending
 	replies     [numCommands]reply
 	modem       byte
@@ -110,12 +119,15 @@ func newPort(conn net.Conn, timeout time.Duration) (*Port, []byte) {
 		codec:       NewClient(),
 		timeout:     timeout,
 		done:        make(chan struct{}),
+		sent:        make(chan struct{}),
+		ctrlReady:   make(chan struct{}, 1),
 		closed:      make(chan struct{}),
 		changed:     make(chan struct{}),
 		readTimeout: serial.NoTimeout,
 	}
 	start := p.codec.Start()
 	go p.reader()
+	go p.sender()
 	return p, start
 }
 
@@ -143,8 +155,11 @@ func (p *Port) open(ctx context.Context, start []byte, opts *Options) error {
 	return nil
 }
 
-// reader takes bytes off the socket, answers negotiation and files data,
-// answers and notifications under mu.
+// reader takes bytes off the socket, files data, answers and
+// notifications under mu, and leaves what it must send to the sender: it
+// never waits for the socket to take a write, so that a Write blocked by
+// a server that reads only once its own write to us has gone cannot stop
+// it reading.
 func (p *Port) reader() {
 	defer close(p.done)
 	buf := make([]byte, 4096)
@@ -154,20 +169,60 @@ func (p *Port) reader() {
 		}
 		n, err := p.conn.Read(buf)
 		if n > 0 {
-			r := p.feed(buf[:n])
-			if len(r) > 0 {
-				if werr := p.send(r); werr != nil && err == nil {
-					err = werr
-				}
-			}
+			p.feed(buf[:n])
 		}
 		if err != nil {
-			p.mu.Lock()
-			p.err = err
-			p.broadcast()
-			p.mu.Unlock()
+			p.fail(err)
 			return
 		}
+	}
+}
+
+// fail records why the connection ended, the first reason staying.
+func (p *Port) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		p.err = err
+	}
+	p.broadcast()
+}
+
+// sender writes what the reader and Read queued on ctrl until Close. A
+// failed write ends the connection: the reader's read is cut, and the
+// error is what Read and Write report.
+func (p *Port) sender() {
+	defer close(p.sent)
+	for {
+		select {
+		case <-p.ctrlReady:
+		case <-p.closed:
+			return
+		}
+		p.mu.Lock()
+		b := p.ctrl
+		p.ctrl = nil
+		p.mu.Unlock()
+		if len(b) == 0 {
+			continue
+		}
+		if err := p.send(b); err != nil {
+			p.fail(err)
+			_ = p.conn.SetReadDeadline(time.Now())
+			return
+		}
+	}
+}
+
+// queueLocked queues b for the sender, after what was queued before.
+func (p *Port) queueLocked(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	p.ctrl = append(p.ctrl, b...)
+	select {
+	case p.ctrlReady <- struct{}{}:
+	default: // the sender has yet to take the bytes queued before
 	}
 }
 
@@ -189,23 +244,23 @@ func (p *Port) roomToRead() bool {
 	return true
 }
 
-// feed decodes b and files what it carried; it returns bytes to send.
-func (p *Port) feed(b []byte) []byte {
+// feed decodes b, files what it carried and queues the answers for the
+// sender, with a FLOWCONTROL-SUSPEND once the buffer is full enough.
+func (p *Port) feed(b []byte) {
 	r := p.codec.Feed(b)
-	out := append([]byte(nil), r.Out...)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.queueLocked(r.Out)
 	p.in = append(p.in, r.Data...)
 	p.ready = p.codec.Ready()
 	if len(p.in) >= suspendAt && !p.suspendSent {
 		p.suspendSent = true
-		out = AppendRequest(out, FlowControlSuspend, 0, nil)
+		p.queueLocked(AppendRequest(nil, FlowControlSuspend, 0, nil))
 	}
 	for _, m := range r.Messages {
 		p.file(m)
 	}
 	p.broadcast()
-	return out
 }
 
 // file records one server message; mu is held.

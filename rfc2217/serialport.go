@@ -65,21 +65,17 @@ func (p *Port) Read(b []byte) (int, error) {
 		return 0, nil
 	}
 	p.mu.Lock()
-	n, resume, err := p.take(b)
-	p.mu.Unlock()
-	if resume {
-		// A failed send ends the reader, which the next Read reports.
-		_ = p.send(AppendRequest(nil, FlowControlResume, 0, nil))
-	}
-	return n, err
+	defer p.mu.Unlock()
+	return p.take(b)
 }
 
-// take waits for data as Read does and moves it into b; it reports
-// whether the server should now be told to resume. mu is held.
-func (p *Port) take(b []byte) (n int, resume bool, err error) {
+// take waits for data as Read does and moves it into b, and queues a
+// FLOWCONTROL-RESUME once the buffer has drained after a SUSPEND. mu is
+// held.
+func (p *Port) take(b []byte) (n int, err error) {
 	select {
 	case <-p.closed:
-		return 0, false, errClosed()
+		return 0, errClosed()
 	default:
 	}
 	var timeout <-chan time.Time
@@ -90,7 +86,7 @@ func (p *Port) take(b []byte) (n int, resume bool, err error) {
 	}
 	for len(p.in) == 0 {
 		if err := p.readBlocked(); err != nil {
-			return 0, false, err
+			return 0, err
 		}
 		ch := p.changed
 		p.mu.Unlock()
@@ -99,7 +95,7 @@ func (p *Port) take(b []byte) (n int, resume bool, err error) {
 		case <-p.closed:
 		case <-timeout:
 			p.mu.Lock()
-			return 0, false, nil
+			return 0, nil
 		}
 		p.mu.Lock()
 	}
@@ -108,9 +104,9 @@ func (p *Port) take(b []byte) (n int, resume bool, err error) {
 	p.broadcast() // room for the reader
 	if p.suspendSent && len(p.in) <= resumeAt {
 		p.suspendSent = false
-		resume = true
+		p.queueLocked(AppendRequest(nil, FlowControlResume, 0, nil))
 	}
-	return n, resume, nil
+	return n, nil
 }
 
 // readBlocked says why a Read with nothing buffered cannot wait; mu is held.
@@ -234,6 +230,7 @@ func (p *Port) Close() error {
 		p.conn.SetDeadline(time.Now()) //nolint:errcheck // the close below reports
 		err = p.conn.Close()
 		<-p.done
+		<-p.sent
 	})
 	if err != nil {
 		return fmt.Errorf("rfc2217: close: %w", err)
