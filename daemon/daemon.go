@@ -427,6 +427,7 @@ func (d *Daemon) connect(p *Port) error {
 			return fmt.Errorf("connect %q: %w", p.Spec.Connect, err)
 		}
 		p.conn = r
+		return nil
 	case config.TargetDevice:
 		a, err := wire.OpenAdapter(p.dev, t.Path, wire.AdapterOptions{Logger: d.log})
 		if err != nil {
@@ -435,7 +436,7 @@ func (d *Daemon) connect(p *Port) error {
 		p.conn = a
 		return nil
 	}
-	return fmt.Errorf("connect %q: a %s wire is not built yet", p.Spec.Connect, t.Kind)
+	return fmt.Errorf("connect %q: no wire reaches a %s target", p.Spec.Connect, t.Kind)
 }
 
 // serve makes a network server p's front.

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func startPorts(t *testing.T, want int, args ...string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
+	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -112,6 +113,25 @@ func startPorts(t *testing.T, want int, args ...string) map[string]string {
 	}
 	go io.Copy(io.Discard, out)
 	return links
+}
+
+// lockedBuffer is a bytes.Buffer a process writes while a test may read
+// it (a daemon that failed to start may still be writing).
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // tmux is a terminal program running in its own tmux server.
