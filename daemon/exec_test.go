@@ -8,6 +8,7 @@ import (
 	"github.com/vcomd/vcomd/config"
 	"github.com/vcomd/vcomd/daemon"
 	"github.com/vcomd/vcomd/internal/leakcheck"
+	"github.com/vcomd/vcomd/ioctl"
 	"github.com/vcomd/vcomd/vcomtest"
 	"github.com/vcomd/vcomd/wire"
 )
@@ -41,6 +42,9 @@ func TestConnectExec(t *testing.T) {
 	}
 	// What the child says before the port is open is lost, as on a
 	// line nobody listens to: it speaks when spoken to.
+	// Until the child runs, what the port sends is lost (counted), as
+	// with no device on the line: wait for the DSR it raises then.
+	waitInput(t, m.Device(), ioctl.EvDSR, ioctl.MSRDSR)
 	sp := open(t, d, "m")
 	if _, err := sp.Write([]byte("hello\n")); err != nil {
 		t.Fatal(err)

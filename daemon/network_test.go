@@ -47,7 +47,7 @@ func TestServeAndConnect(t *testing.T) {
 	}
 	// Until the wire reaches the server, what the UART sends is lost, as
 	// on an unplugged cable: wait for the carrier it raises then.
-	waitDCD(t, remote.Device())
+	waitInput(t, remote.Device(), ioctl.EvRLSD, ioctl.MSRDCD)
 	r, p := open(t, d, "remote"), open(t, d, "peer")
 	if _, err := r.Write([]byte("over the net")); err != nil {
 		t.Fatal(err)
@@ -88,8 +88,9 @@ func TestServeAndConnect(t *testing.T) {
 	}
 }
 
-// waitDCD waits, on the device's wait mask, until DCD is up.
-func waitDCD(t *testing.T, dev *driver.Device) {
+// waitInput waits, on the device's wait mask (ev), until the modem input
+// bit is up.
+func waitInput(t *testing.T, dev *driver.Device, ev ioctl.WaitMask, bit uint32) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), watchdog)
 	defer cancel()
@@ -101,10 +102,10 @@ func waitDCD(t *testing.T, dev *driver.Device) {
 		return irp.Output()
 	}
 	for {
-		call(ioctl.SetWaitMask, ioctl.EvRLSD)
+		call(ioctl.SetWaitMask, ev)
 		wait := driver.NewIoctl(ioctl.WaitOnMask, nil)
 		dev.Submit(wait)
-		if call(ioctl.GetModemStatus, nil).(uint32)&ioctl.MSRDCD != 0 {
+		if call(ioctl.GetModemStatus, nil).(uint32)&bit != 0 {
 			dev.Cancel(wait)
 			<-wait.Done()
 			return
@@ -112,7 +113,7 @@ func waitDCD(t *testing.T, dev *driver.Device) {
 		select {
 		case <-wait.Done():
 		case <-ctx.Done():
-			t.Fatalf("%s: DCD still down after %v", dev.Name(), watchdog)
+			t.Fatalf("%s: modem status bit %#x still down after %v", dev.Name(), bit, watchdog)
 		}
 	}
 }

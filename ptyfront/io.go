@@ -140,8 +140,11 @@ func (p *Port) data(b []byte, later bool) {
 	if len(b) == 0 {
 		return
 	}
-	p.holdAhead(len(b), later)
+	// Settled first: our own stop, left on the master as a packet, would
+	// make a peer that settles on us wait for our reader, which would be
+	// waiting for it.
 	p.settle()
+	p.holdAhead(len(b), later)
 	w := driver.NewWrite(bytes.Clone(b))
 	p.dev.Submit(w)
 	p.tx.writes = append(p.tx.writes, w)
