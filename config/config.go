@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Timing says whether characters take their real time on the wire.
@@ -287,6 +288,10 @@ func (c *Config) Validate() error {
 	if !filepath.IsAbs(c.Dir) {
 		return fmt.Errorf("dir %q: must be an absolute path", c.Dir)
 	}
+	if !utf8.ValidString(c.Dir) {
+		// Neither the config file nor the control API's JSON can say it.
+		return fmt.Errorf("dir %q: not valid UTF-8", c.Dir)
+	}
 	if _, err := parseTiming(string(c.Timing)); err != nil {
 		return fmt.Errorf("timing %q: %v", c.Timing, err)
 	}
@@ -451,6 +456,9 @@ func (p *Port) check() error {
 	}
 	if !filepath.IsAbs(p.Link) {
 		return fmt.Errorf("link %q: must be an absolute path", p.Link)
+	}
+	if !utf8.ValidString(p.Link) {
+		return fmt.Errorf("link %q: not valid UTF-8", p.Link)
 	}
 	return p.checkSettings()
 }

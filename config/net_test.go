@@ -645,3 +645,11 @@ func TestWithConnectOptions(t *testing.T) {
 		}
 	}
 }
+
+// A path the config file and the control API's JSON cannot say (not
+// UTF-8) is refused by name, found by FuzzParse.
+func TestPathsMustBeUTF8(t *testing.T) {
+	if _, err := Parse([]string{"--dir", "/\x98"}, func(string) string { return "" }, false); err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Errorf("--dir with a byte that is not UTF-8: %v, want refused as not valid UTF-8", err)
+	}
+}
