@@ -91,8 +91,8 @@ type Adapter struct {
 	noModem atomic.Bool
 
 	mu       sync.Mutex
-	changed  chan struct{} // closed and replaced when the writer has work
-	f        *os.File      // the open device; nil while it is gone
+	changed  notifier // closed and replaced when the writer has work
+	f        *os.File // the open device; nil while it is gone
 	sess     *adapterSession
 	out      []adapterItem // what Transmit and LineSettings handed over, unwritten
 	settings ioctl.Settings
@@ -103,7 +103,7 @@ type Adapter struct {
 	state    AdapterState
 	// stateChanged is closed and replaced on every change of state, for
 	// tests to wait on.
-	stateChanged chan struct{}
+	stateChanged notifier
 }
 
 // adapterSession is one open of the device.
@@ -146,11 +146,9 @@ func OpenAdapter(dev *driver.Device, path string, opts AdapterOptions) (*Adapter
 		return nil, fmt.Errorf("device %s is not a tty: it is a %s", path, fileKind(fi.Mode()))
 	}
 	a := &Adapter{
-		dev:          dev,
-		path:         path,
-		changed:      make(chan struct{}),
-		outputs:      dev.Outputs(),
-		stateChanged: make(chan struct{}),
+		dev:     dev,
+		path:    path,
+		outputs: dev.Outputs(),
 	}
 	a.state.Path = path
 	a.ctx, a.cancel = context.WithCancel(context.Background())
@@ -245,7 +243,7 @@ func (a *Adapter) LineSettings(_ *driver.Device, s ioctl.Settings) {
 	a.settings = s
 	if a.f != nil {
 		a.out = append(a.out, adapterItem{kind: opSettings, settings: s})
-		a.wakeLocked()
+		a.changed.notify()
 	}
 	a.mu.Unlock()
 }
@@ -285,7 +283,7 @@ func (a *Adapter) Transmit(_ *driver.Device, signals []uart16550.Signal, taken f
 	}
 	if !open {
 		a.state.LostTx += uint64(lost)
-		a.stateChangedLocked()
+		a.stateChanged.notify()
 		a.mu.Unlock()
 		if taken != nil {
 			taken()
@@ -299,20 +297,8 @@ func (a *Adapter) Transmit(_ *driver.Device, signals []uart16550.Signal, taken f
 	} else {
 		a.out = append(a.out, adapterItem{kind: opData, taken: taken})
 	}
-	a.wakeLocked()
+	a.changed.notify()
 	a.mu.Unlock()
-}
-
-// wakeLocked tells the writer there is work.
-func (a *Adapter) wakeLocked() {
-	close(a.changed)
-	a.changed = make(chan struct{})
-}
-
-// stateChangedLocked wakes whoever waits for a change of state.
-func (a *Adapter) stateChangedLocked() {
-	close(a.stateChanged)
-	a.stateChanged = make(chan struct{})
 }
 
 // lines is the port's modem inputs from the device's TIOCM bits, or, with
@@ -434,7 +420,7 @@ func (a *Adapter) next(tried *fileID) (*os.File, error) {
 func (a *Adapter) setError(err error) {
 	a.mu.Lock()
 	a.state.LastError = err.Error()
-	a.stateChangedLocked()
+	a.stateChanged.notify()
 	a.mu.Unlock()
 }
 
@@ -476,7 +462,7 @@ func (a *Adapter) serve(f *os.File) error {
 	a.state.Open, a.state.Since = true, time.Now()
 	a.state.Opens++
 	a.state.LastError = ""
-	a.stateChangedLocked()
+	a.stateChanged.notify()
 	a.mu.Unlock()
 	a.log.Info().Msg("device open")
 
@@ -516,7 +502,7 @@ func (a *Adapter) serve(f *os.File) error {
 		// device gone with no reason.
 		a.state.LastError = err.Error()
 	}
-	a.stateChangedLocked()
+	a.stateChanged.notify()
 	// Under mu, so that a modem goroutine of this open, which sets the
 	// lines under mu while the open is current, cannot put them back up.
 	a.dev.Input(a.lines(false, 0))
@@ -535,7 +521,7 @@ func (a *Adapter) serve(f *os.File) error {
 func (a *Adapter) writeLoop(f *os.File, readerDone <-chan error) (bool, error) {
 	for {
 		a.mu.Lock()
-		wake := a.changed
+		wake := a.changed.C()
 		var it adapterItem
 		have := len(a.out) > 0
 		if have {
@@ -733,7 +719,7 @@ func (a *Adapter) watchModem(s *adapterSession, fd int) {
 		a.dev.Input(a.lines(true, bits))
 		if !a.state.ModemLines {
 			a.state.ModemLines = true
-			a.stateChangedLocked()
+			a.stateChanged.notify()
 		}
 		s.iwait = true
 		a.mu.Unlock()
@@ -763,7 +749,7 @@ func (a *Adapter) modemFailed(s *adapterSession, call string, err error) {
 	}
 	a.mu.Lock()
 	a.state.ModemLines = false
-	a.stateChangedLocked()
+	a.stateChanged.notify()
 	if !a.closed && a.sess == s {
 		a.dev.Input(a.lines(true, heldUp))
 	}

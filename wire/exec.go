@@ -99,13 +99,13 @@ type Exec struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced when the writer has work
-	child   *execChild    // the running child's pipes; nil between runs
-	out     []execItem    // what Transmit handed over, not yet written
+	changed notifier   // closed and replaced when the writer has work
+	child   *execChild // the running child's pipes; nil between runs
+	out     []execItem // what Transmit handed over, not yet written
 	state   ExecState
 	// stateChanged is closed and replaced when a child starts or exits,
 	// for tests to wait on.
-	stateChanged chan struct{}
+	stateChanged notifier
 }
 
 // execItem is one Transmit's worth of bytes for the child.
@@ -136,12 +136,10 @@ func StartExec(dev *driver.Device, command string, opts ExecOptions) *Exec {
 		opts.KillAfter = DefaultExecKillAfter
 	}
 	e := &Exec{
-		dev:          dev,
-		command:      command,
-		opts:         opts,
-		changed:      make(chan struct{}),
-		state:        ExecState{Command: command},
-		stateChanged: make(chan struct{}),
+		dev:     dev,
+		command: command,
+		opts:    opts,
+		state:   ExecState{Command: command},
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.log = opts.Logger.With().Str("port", dev.Name()).Str("exec", command).Logger()
@@ -199,20 +197,8 @@ func (e *Exec) Transmit(_ *driver.Device, signals []uart16550.Signal, taken func
 		return
 	}
 	e.out = append(e.out, it)
-	e.wakeLocked()
+	e.changed.notify()
 	e.mu.Unlock()
-}
-
-// wakeLocked tells the writer there is work.
-func (e *Exec) wakeLocked() {
-	close(e.changed)
-	e.changed = make(chan struct{})
-}
-
-// stateChangedLocked wakes whoever waits for a change of state.
-func (e *Exec) stateChangedLocked() {
-	close(e.stateChanged)
-	e.stateChanged = make(chan struct{})
 }
 
 // setLines puts DSR and CTS up or down and waits until the device has
@@ -302,7 +288,7 @@ func (e *Exec) runChild() (string, error) {
 	e.setLines(true)
 	e.mu.Lock()
 	e.state.PID, e.state.Running, e.state.Since = pid, true, time.Now()
-	e.stateChangedLocked() // after the lines, as at the exit
+	e.stateChanged.notify() // after the lines, as at the exit
 	e.mu.Unlock()
 
 	var g sync.WaitGroup
@@ -419,7 +405,7 @@ func (e *Exec) ended(status string) {
 	}
 	e.state.PID, e.state.Running = 0, false
 	e.state.LastExit = status
-	e.stateChangedLocked()
+	e.stateChanged.notify()
 	e.mu.Unlock()
 }
 
@@ -430,7 +416,7 @@ func (e *Exec) write(c *execChild, stop <-chan struct{}) {
 	var err error
 	for {
 		e.mu.Lock()
-		wake := e.changed
+		wake := e.changed.C()
 		batch := e.out
 		e.out = nil
 		e.mu.Unlock()

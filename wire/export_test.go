@@ -11,12 +11,12 @@ import (
 // WaitRemote waits until cond holds for r's state, woken by each change
 // of the connection rather than by polling, and returns that state.
 func WaitRemote(ctx context.Context, r *Remote, cond func(RemoteState) bool) (RemoteState, error) {
-	return waitState(ctx, &r.mu, func() (RemoteState, chan struct{}) { return r.state, r.stateChanged }, cond)
+	return waitState(ctx, &r.mu, func() (RemoteState, <-chan struct{}) { return r.state, r.stateChanged.C() }, cond)
 }
 
 // waitState waits until cond holds for what get returns, read under mu,
 // woken by the channel get returns with it, which is closed at a change.
-func waitState[S any](ctx context.Context, mu *sync.Mutex, get func() (S, chan struct{}), cond func(S) bool) (S, error) {
+func waitState[S any](ctx context.Context, mu *sync.Mutex, get func() (S, <-chan struct{}), cond func(S) bool) (S, error) {
 	for {
 		mu.Lock()
 		st, ch := get()
@@ -39,7 +39,7 @@ func waitState[S any](ctx context.Context, mu *sync.Mutex, get func() (S, chan s
 func WaitSettled(ctx context.Context, r *Remote) error {
 	for {
 		r.mu.Lock()
-		ch := r.stateChanged
+		ch := r.stateChanged.C()
 		done := r.sess != nil && r.sess.started && r.sess.sent == wantSent(r.settings)
 		if done {
 			for k := range r.sess.asked {
@@ -69,7 +69,7 @@ func WaitSettled(ctx context.Context, r *Remote) error {
 // exit of the child rather than by polling, and returns that state. An
 // exit's change comes after the port's lines went down.
 func WaitExec(ctx context.Context, e *Exec, cond func(ExecState) bool) (ExecState, error) {
-	return waitState(ctx, &e.mu, func() (ExecState, chan struct{}) { return e.state, e.stateChanged }, cond)
+	return waitState(ctx, &e.mu, func() (ExecState, <-chan struct{}) { return e.state, e.stateChanged.C() }, cond)
 }
 
 // WaitReplay waits until cond holds for r's state, woken by each change
@@ -77,7 +77,7 @@ func WaitExec(ctx context.Context, e *Exec, cond func(ExecState) bool) (ExecStat
 func WaitReplay(ctx context.Context, r *Replay, cond func(ReplayState) bool) (ReplayState, error) {
 	for {
 		r.mu.Lock()
-		st, ch := r.state, r.stateChanged
+		st, ch := r.state, r.stateChanged.C()
 		r.mu.Unlock()
 		if cond(st) {
 			return r.State(), nil
@@ -95,7 +95,7 @@ func WaitReplay(ctx context.Context, r *Replay, cond func(ReplayState) bool) (Re
 func WaitReplayHeld(ctx context.Context, r *Replay) error {
 	for {
 		r.mu.Lock()
-		held, ch := len(r.held), r.changed
+		held, ch := len(r.held), r.changed.C()
 		r.mu.Unlock()
 		if held > 0 {
 			return nil
@@ -111,5 +111,5 @@ func WaitReplayHeld(ctx context.Context, r *Replay) error {
 // WaitAdapter waits until cond holds for a's state, woken by each change,
 // and returns that state.
 func WaitAdapter(ctx context.Context, a *Adapter, cond func(AdapterState) bool) (AdapterState, error) {
-	return waitState(ctx, &a.mu, func() (AdapterState, chan struct{}) { return a.state, a.stateChanged }, cond)
+	return waitState(ctx, &a.mu, func() (AdapterState, <-chan struct{}) { return a.state, a.stateChanged.C() }, cond)
 }

@@ -85,7 +85,7 @@ type Remote struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced when the writer has work
+	changed notifier // closed and replaced when the writer has work
 	// sess is the connection in use; nil while disconnected or before an
 	// RFC 2217 server has agreed to COM-PORT-OPTION.
 	sess     *remoteSession
@@ -97,7 +97,7 @@ type Remote struct {
 	state    RemoteState
 	// stateChanged is closed and replaced when the connection comes up,
 	// drops, or an attempt fails, for tests to wait on.
-	stateChanged chan struct{}
+	stateChanged notifier
 }
 
 // remoteItem is one Transmit's worth of bytes for the socket.
@@ -148,10 +148,7 @@ func DialRemote(dev *driver.Device, addr string, opts RemoteOptions) *Remote {
 		dev:     dev,
 		addr:    addr,
 		opts:    opts,
-		changed: make(chan struct{}),
 		outputs: dev.Outputs(),
-
-		stateChanged: make(chan struct{}),
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.state.Address = r.String()
@@ -208,7 +205,7 @@ func (r *Remote) DrivenInputs(*driver.Device) uart16550.ModemInputs {
 func (r *Remote) LineSettings(_ *driver.Device, s ioctl.Settings) {
 	r.mu.Lock()
 	r.settings = s
-	r.wakeLocked()
+	r.changed.notify()
 	r.mu.Unlock()
 }
 
@@ -253,7 +250,7 @@ func (r *Remote) Transmit(_ *driver.Device, signals []uart16550.Signal, taken fu
 	}
 	it.taken = taken
 	r.out = append(r.out, it)
-	r.wakeLocked()
+	r.changed.notify()
 	r.mu.Unlock()
 }
 
@@ -282,18 +279,6 @@ func pick(b bool, yes, no uint32) uint32 {
 		return yes
 	}
 	return no
-}
-
-// wakeLocked tells the writer there is work.
-func (r *Remote) wakeLocked() {
-	close(r.changed)
-	r.changed = make(chan struct{})
-}
-
-// stateChangedLocked wakes whoever waits for a change of state.
-func (r *Remote) stateChangedLocked() {
-	close(r.stateChanged)
-	r.stateChanged = make(chan struct{})
 }
 
 // carrier is what the port's modem inputs are with the connection up or
@@ -327,7 +312,7 @@ func (r *Remote) run() {
 		said = err.Error()
 		r.mu.Lock()
 		r.state.LastError = err.Error()
-		r.stateChangedLocked()
+		r.stateChanged.notify()
 		r.mu.Unlock()
 		// A server that stays away fails the same way every MaxBackoff:
 		// said once, then only at debug level.
@@ -399,8 +384,8 @@ func (r *Remote) up(s *remoteSession) {
 	r.state.Connected, r.state.Since = true, time.Now()
 	r.state.Connects++
 	r.state.LastError = ""
-	r.wakeLocked()
-	r.stateChangedLocked()
+	r.changed.notify()
+	r.stateChanged.notify()
 	r.mu.Unlock()
 	r.log.Info().Str("server", s.conn.RemoteAddr().String()).Msg("remote wire connected")
 	if r.opts.Raw {
@@ -420,7 +405,7 @@ func (r *Remote) drop(s *remoteSession, err error) {
 	// The reason in the same change, so that nobody sees the wire down
 	// with none.
 	r.state.Connected, r.state.Since, r.state.LastError = false, time.Now(), err.Error()
-	r.stateChangedLocked()
+	r.stateChanged.notify()
 	lost := r.out
 	r.out = nil
 	for _, it := range lost {
@@ -456,7 +441,7 @@ func (r *Remote) writeLoop(s *remoteSession, ready <-chan struct{}, readerDone <
 	defer negotiation.Stop()
 	for {
 		r.mu.Lock()
-		wake := r.changed
+		wake := r.changed.C()
 		var buf []byte
 		var batch []remoteItem
 		if r.sess == s {
@@ -735,13 +720,13 @@ func (r *Remote) messages(s *remoteSession, msgs []rfc2217.Message, damage *uart
 		case rfc2217.FlowControlSuspend, rfc2217.FlowControlResume:
 			r.mu.Lock()
 			r.held = m.Cmd == rfc2217.FlowControlSuspend
-			r.wakeLocked()
+			r.changed.notify()
 			r.mu.Unlock()
 		case rfc2217.Signature:
 			if len(m.Text) > 0 {
 				r.mu.Lock()
 				r.state.Peer = string(m.Text)
-				r.stateChangedLocked()
+				r.stateChanged.notify()
 				r.mu.Unlock()
 			}
 		default:
@@ -774,7 +759,7 @@ func (r *Remote) checkAnswer(s *remoteSession, m rfc2217.Message) {
 		if len(s.asked[key]) == 0 {
 			delete(s.asked, key)
 		}
-		r.stateChangedLocked() // after the log line: tests wait for every answer
+		r.stateChanged.notify() // after the log line: tests wait for every answer
 		r.mu.Unlock()
 	}
 }

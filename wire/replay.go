@@ -103,14 +103,14 @@ type Replay struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced when bytes arrive or DTR changes
-	rx      []byte        // what the host sent, not yet compared
-	held    []func()      // taken callbacks held while rx is past replayHold
-	dtr     bool          // the host's DTR as last seen
+	changed notifier // closed and replaced when bytes arrive or DTR changes
+	rx      []byte   // what the host sent, not yet compared
+	held    []func() // taken callbacks held while rx is past replayHold
+	dtr     bool     // the host's DTR as last seen
 	state   ReplayState
 	// stateChanged is closed and replaced at every change of state, for
 	// tests to wait on.
-	stateChanged chan struct{}
+	stateChanged notifier
 }
 
 // OpenReplay reads the recording at path, checks all of it, and makes it
@@ -127,12 +127,10 @@ func OpenReplay(dev *driver.Device, path string, opts ReplayOptions) (*Replay, e
 		return nil, fmt.Errorf("%s:1: a recording of port %q, not of %q", path, rec.Header.Port, dev.Name())
 	}
 	r := &Replay{
-		dev:          dev,
-		rec:          rec,
-		opts:         opts,
-		changed:      make(chan struct{}),
-		dtr:          dev.Outputs().DTR,
-		stateChanged: make(chan struct{}),
+		dev:  dev,
+		rec:  rec,
+		opts: opts,
+		dtr:  dev.Outputs().DTR,
 	}
 	r.state = ReplayState{File: path, Lines: len(rec.Events) + 1}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -206,8 +204,7 @@ func (r *Replay) Transmit(_ *driver.Device, signals []uart16550.Signal, taken fu
 		r.state.Extra += uint64(len(r.rx))
 		r.rx = r.rx[:0]
 	}
-	close(r.changed)
-	r.changed = make(chan struct{})
+	r.changed.notify()
 	if taken != nil && len(r.rx) > replayHold && r.ctx.Err() == nil {
 		r.held = append(r.held, taken)
 		taken = nil
@@ -239,8 +236,7 @@ func callAll(fns []func()) {
 // setLocked records a change of state.
 func (r *Replay) setLocked(state string, line int) {
 	r.state.State, r.state.Line = state, line
-	close(r.stateChanged)
-	r.stateChanged = make(chan struct{})
+	r.stateChanged.notify()
 }
 
 func (r *Replay) set(state string, line int) {
@@ -326,7 +322,7 @@ func (r *Replay) run() {
 func (r *Replay) await(cond func() bool) bool {
 	for {
 		r.mu.Lock()
-		ok, ch := cond(), r.changed
+		ok, ch := cond(), r.changed.C()
 		r.mu.Unlock()
 		if ok {
 			return true
