@@ -25,7 +25,9 @@ def test_pair_passes_data_both_ways(vcom_pair):
 def test_modem_lines_cross_the_cable(vcom_pair):
     a = serial.Serial(vcom_pair.a, 9600, timeout=5)
     b = serial.Serial(vcom_pair.b, 9600, timeout=5)
-    assert vcom_pair.port_b.status()["dsr"]
+    # The daemon learns of an open on its own path (inotify), after
+    # open() returns: A's open raises its DTR, which is B's DSR.
+    wait_for(lambda: vcom_pair.port_b.status()["dsr"], "A's open seen as B's DSR")
     vcom_pair.port_a.set(dtr=False)
     st = vcom_pair.port_b.status()
     assert not st["dsr"] and not st["dcd"]
@@ -38,6 +40,10 @@ def test_modem_lines_cross_the_cable(vcom_pair):
 def test_break_reads_as_a_zero(vcom_pair):
     b = serial.Serial(vcom_pair.b, 9600, timeout=5)
     a = serial.Serial(vcom_pair.a, 9600, timeout=5)
+    # A break into a port nobody has open (as the daemon sees it) is lost,
+    # as on a real line: wait until both opens are seen (each end's DSR
+    # is the other's DTR).
+    wait_for(lambda: vcom_pair.port_a.status()["dsr"] and vcom_pair.port_b.status()["dsr"], "both opens seen")
     vcom_pair.port_a.send_break("100ms")
     assert b.read(1) == b"\x00"
     a.close()
