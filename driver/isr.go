@@ -138,6 +138,7 @@ func (d *Device) nextWakeLocked() (time.Duration, bool) {
 // drained between characters, not after the lot).
 func (d *Device) runLocked(now time.Duration) {
 	s := &d.s
+	s.passes++
 	s.inISR = true
 	defer func() { s.inISR = false }()
 	byTime := func(a, b Input) int { return int(a.At - b.At) }

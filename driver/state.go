@@ -12,7 +12,8 @@ import (
 type state struct {
 	wire   Wire
 	closed bool
-	seq    uint64
+	seq    uint64 // IRPs ever submitted: the last one's ID
+	passes uint64 // ISR passes (runLocked calls)
 	chip   *uart16550.UART
 	inbox  []Input
 	// inboxDone are InputThen callbacks waiting for their input to be

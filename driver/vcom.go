@@ -198,5 +198,6 @@ func (d *Device) portStateLocked() ioctl.PortState {
 			DCDCount:   s.stats.DCDCount,
 			TxHolds:    s.stats.TxHoldCount,
 		},
+		Work: ioctl.Work{ISRPasses: s.passes, DPCRuns: d.dpcs.Stats().Runs, Requests: s.seq},
 	}
 }

@@ -178,6 +178,18 @@ type PortState struct {
 	Opens       int    `json:"opens"` // IRP_MJ_CREATE without its IRP_MJ_CLOSE
 
 	Counters Counters `json:"counters"`
+	// Work is what the driver did for the port since the device was
+	// made: what its costs are counted in.
+	Work Work `json:"work"`
+}
+
+// Work counts the driver's own activity, not the line's: ISR passes per
+// request and DPC runs per request say how often the daemon wakes for
+// what a program asks.
+type Work struct {
+	ISRPasses uint64 `json:"isr_passes"` // times the ISR caught the chip up to the present
+	DPCRuns   uint64 `json:"dpc_runs"`   // deferred routines run
+	Requests  uint64 `json:"requests"`   // IRPs submitted
 }
 
 // Registers are a 16550A's eight registers and its divisor latch.
