@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -103,6 +104,7 @@ type Device struct {
 	epoch   time.Time
 
 	wake    chan struct{} // INTR raised, input arrived, or time must be re-planned
+	want    atomic.Bool   // an ISR pass is needed (service)
 	stop    chan struct{}
 	isrDone chan struct{}
 	dpcs    *dpc.Queue
@@ -110,6 +112,14 @@ type Device struct {
 	// The DPC objects the ISR and the timers queue.
 	readDpc, writeDpc, waitDpc, purgeDpc, errorDpc      *dpc.DPC
 	readTotalDpc, readIntervalDpc, writeTotalDpc, imDpc *dpc.DPC
+
+	// passMu is held by the goroutine running an ISR pass (service):
+	// the ISR goroutine, or one that runs the pass where it is. It
+	// guards the pass's timer and scratch.
+	passMu  sync.Mutex
+	timer   *time.Timer // the chip's next event, a quantum late at realistic timing
+	signals []uart16550.Signal
+	dones   []func()
 
 	mu sync.Mutex // the interrupt lock; guards everything below
 	// +checklocks:mu
@@ -131,7 +141,9 @@ func New(opts Options) *Device {
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		isrDone: make(chan struct{}),
+		timer:   time.NewTimer(time.Hour),
 	}
+	d.timer.Stop()
 	if d.epoch.IsZero() {
 		d.epoch = time.Now()
 	}
@@ -194,7 +206,18 @@ func (d *Device) Close() error {
 // Submit hands a request to the driver (IoCallDriver). It returns
 // StatusPending if the request waits in the driver, or its final status if
 // it completed at once; either way, Done is closed on completion.
-func (d *Device) Submit(irp *IRP) Status {
+func (d *Device) Submit(irp *IRP) Status { return d.submit(irp, false) }
+
+// SubmitHere is Submit, but the ISR pass the request calls for (a write
+// that starts the transmitter) runs on the calling goroutine, as
+// InputHere does, instead of waking the ISR goroutine: a front's reader
+// that hands the driver what a program wrote then carries it through the
+// UART, and over a null-modem cable through the far end's too, with no
+// goroutine hand-off. The caller must hold no lock that a Wire's Transmit
+// or an InputThen callback could take.
+func (d *Device) SubmitHere(irp *IRP) Status { return d.submit(irp, true) }
+
+func (d *Device) submit(irp *IRP, here bool) Status {
 	var after afterUnlock
 	d.mu.Lock()
 	d.s.seq++
@@ -203,13 +226,21 @@ func (d *Device) Submit(irp *IRP) Status {
 	irp.done = make(chan struct{})
 	irp.status = StatusPending
 	d.traceStart(irp)
+	d.catchUpLocked()
 	if d.s.closed {
 		d.completeLocked(&after, irp, StatusDeviceRemoved, 0)
 	} else {
 		d.dispatchLocked(&after, irp)
 	}
 	d.unlock(&after)
+	pass := here && after.kick
+	if pass {
+		after.kick = false
+	}
 	d.finish(&after)
+	if pass {
+		d.service()
+	}
 	select {
 	case <-irp.done:
 		return irp.status
@@ -255,17 +286,39 @@ func (d *Device) Input(in ...Input) { d.InputThen(nil, in...) }
 // held) once every one of in has been applied. A Wire passes its taken
 // callback here. If the device is closed first, done is called by Close.
 func (d *Device) InputThen(done func(), in ...Input) {
+	if d.input(done, in) {
+		d.kick()
+	}
+}
+
+// InputHere is InputThen, but the ISR pass that applies in runs on the
+// calling goroutine instead of the device's ISR goroutine, as an
+// interrupt is serviced on the processor that raised it: a null-modem
+// cable calls it from the sender's pass, so a character crosses from one
+// UART to the other with no goroutine hand-off. done runs on the calling
+// goroutine too, unless another goroutine is in a pass of this device,
+// which then applies in and calls done. The caller must hold no lock that
+// a Wire's Transmit or an InputThen callback could take.
+func (d *Device) InputHere(done func(), in ...Input) {
+	if d.input(done, in) {
+		d.service()
+	}
+}
+
+// input puts in into the inbox, or calls done at once if the device is
+// gone, and reports whether a pass must apply it.
+func (d *Device) input(done func(), in []Input) bool {
 	d.mu.Lock()
 	if d.s.closed && d.isrFinished() {
 		d.mu.Unlock()
 		if done != nil {
 			done()
 		}
-		return
+		return false
 	}
 	d.inputLocked(done, in...)
 	d.mu.Unlock()
-	d.kick()
+	return true
 }
 
 // inputLocked puts in into the inbox for the ISR goroutine; the caller
@@ -355,6 +408,7 @@ func (d *Device) roundTaken() {
 // kick wakes the ISR goroutine: the chip's INTR line may have risen, input
 // arrived, or the next event moved.
 func (d *Device) kick() {
+	d.want.Store(true)
 	select {
 	case d.wake <- struct{}{}:
 	default:

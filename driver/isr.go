@@ -9,98 +9,126 @@ import (
 
 // isrLoop is the interrupt goroutine. It sleeps until the chip's next
 // event, input from the wire, or a wake-up from dispatch (a register write
-// that raised INTR), then catches the chip up to the present, servicing
-// the interrupt at every virtual instant it is raised, and hands what the
-// chip transmitted to the wire.
+// that raised INTR), then runs the ISR (service).
 func (d *Device) isrLoop() {
 	defer close(d.isrDone)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	var signals []uart16550.Signal
-	var dones []func()
 	for {
 		select {
 		case <-d.stop:
-			timer.Stop()
+			d.passMu.Lock() // a pass running elsewhere ends first
+			d.timer.Stop()
 			d.mu.Lock()
 			for _, ch := range d.s.deliverWaiters {
 				close(ch)
 			}
 			d.s.deliverWaiters = nil
 			d.mu.Unlock()
+			d.passMu.Unlock()
 			return
 		case <-d.wake:
-		case <-timer.C:
+		case <-d.timer.C:
 		}
-		d.mu.Lock()
-		now := d.vnow()
-		d.runLocked(now)
-		next, ok := d.nextWakeLocked()
-		signals = d.s.chip.TakeSignals(signals[:0])
-		wire := d.s.wire
-		var taken func()
-		chars := countChars(signals)
-		if d.s.txRound && !d.s.txRoundOut && wire != nil && chars > 0 {
-			// The round written into the FIFO is on its way: the next
-			// goes when the far end has taken it.
-			taken, d.s.txRoundOut = d.roundTaken, true
-		}
-		if !d.s.instant && wire != nil && chars > 0 {
-			d.s.txUnacked += chars
-			d.s.txBatches = append(d.s.txBatches, chars)
-			taken = d.batchTaken
-		}
-		dones = dones[:0]
-		if w := d.s.deliverWaiters; len(w) > 0 {
-			d.s.deliverWaiters = nil
-			delivered := func() {
-				for _, ch := range w {
-					close(ch)
-				}
-			}
-			switch {
-			case len(signals) == 0 || wire == nil:
-				dones = append(dones, delivered) // nothing on the way
-			case taken == nil:
-				taken = delivered
-			default:
-				first := taken
-				taken = func() { first(); delivered() }
-			}
-		}
-		keep := d.s.inboxDone[:0]
-		for _, w := range d.s.inboxDone {
-			if w.seq <= d.s.appliedSeq {
-				dones = append(dones, w.fn)
-			} else {
-				keep = append(keep, w)
-			}
-		}
-		d.s.inboxDone = keep
-		if fn := d.lowWaterLocked(); fn != nil {
-			dones = append(dones, fn)
-		}
-		traced := d.s.traceEvents
-		d.s.traceEvents = nil
-		d.mu.Unlock()
+		d.service()
+	}
+}
 
-		for _, ev := range traced {
-			d.trace(ev)
+// service runs ISR passes on the calling goroutine until none is wanted.
+// One goroutine at a time runs a device's passes: if another is running
+// them, service returns at once and that one runs the pass asked for
+// here, because it looks at want again before it lets go. So service
+// never blocks, and a pass that hands characters to a far end whose own
+// pass hands something back (RTS, XOFF, an acknowledgement) asks for
+// another pass of the first device instead of running it inside itself.
+func (d *Device) service() {
+	d.want.Store(true)
+	for d.want.Load() {
+		if !d.passMu.TryLock() {
+			return // the goroutine in the pass sees want
 		}
-		if ok {
-			timer.Reset(max(0, next-d.vnow()))
-		} else {
-			timer.Stop()
+		for d.want.Swap(false) {
+			d.pass()
 		}
-		if len(signals) > 0 && wire != nil {
-			wire.Transmit(d, signals, taken)
+		d.passMu.Unlock()
+	}
+}
+
+// pass is one ISR pass: catch the chip up to the present, servicing the
+// interrupt at every virtual instant it is raised, hand what the chip
+// transmitted to the wire, and run what waited for the pass (the wire's
+// acknowledgements, Delivered, the low-water callback). The caller holds
+// passMu.
+func (d *Device) pass() {
+	d.mu.Lock()
+	now := d.vnow()
+	d.runLocked(now)
+	next, ok := d.nextWakeLocked()
+	signals := d.s.chip.TakeSignals(d.signals[:0])
+	d.signals = signals
+	wire := d.s.wire
+	var taken func()
+	chars := countChars(signals)
+	if d.s.txRound && !d.s.txRoundOut && wire != nil && chars > 0 {
+		// The round written into the FIFO is on its way: the next
+		// goes when the far end has taken it.
+		taken, d.s.txRoundOut = d.roundTaken, true
+	}
+	if !d.s.instant && wire != nil && chars > 0 {
+		d.s.txUnacked += chars
+		d.s.txBatches = append(d.s.txBatches, chars)
+		taken = d.batchTaken
+	}
+	dones := d.dones[:0]
+	if w := d.s.deliverWaiters; len(w) > 0 {
+		d.s.deliverWaiters = nil
+		delivered := func() {
+			for _, ch := range w {
+				close(ch)
+			}
 		}
-		// The far end's reaction (RTS, XOFF) went out above, ahead of the
-		// acknowledgement that lets it send more.
-		for _, fn := range dones {
-			fn()
+		switch {
+		case len(signals) == 0 || wire == nil:
+			dones = append(dones, delivered) // nothing on the way
+		case taken == nil:
+			taken = delivered
+		default:
+			first := taken
+			taken = func() { first(); delivered() }
 		}
 	}
+	keep := d.s.inboxDone[:0]
+	for _, w := range d.s.inboxDone {
+		if w.seq <= d.s.appliedSeq {
+			dones = append(dones, w.fn)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	d.s.inboxDone = keep
+	if fn := d.lowWaterLocked(); fn != nil {
+		dones = append(dones, fn)
+	}
+	traced := d.s.traceEvents
+	d.s.traceEvents = nil
+	d.mu.Unlock()
+
+	for _, ev := range traced {
+		d.trace(ev)
+	}
+	if ok {
+		d.timer.Reset(max(0, next-d.vnow()))
+	} else {
+		d.timer.Stop()
+	}
+	if len(signals) > 0 && wire != nil {
+		wire.Transmit(d, signals, taken)
+	}
+	// The far end's reaction (RTS, XOFF) went out above, ahead of the
+	// acknowledgement that lets it send more.
+	for i, fn := range dones {
+		fn()
+		dones[i] = nil
+	}
+	d.dones = dones[:0]
 }
 
 // countChars is how many characters signals carry.
@@ -117,9 +145,38 @@ func countChars(signals []uart16550.Signal) int {
 	return n
 }
 
-// nextWakeLocked is when the ISR goroutine must run next: the chip's next
-// event or the earliest input stamped in the future.
+// lineQuantum is how late, in line time, the ISR goroutine may come to
+// service what the chip did at realistic timing: about the 0.7 ms an 8250
+// at trigger level 8 leaves between receive interrupts at 115200 baud, and
+// one character at 9600. The chip is caught up in virtual time, so every
+// interrupt is still serviced at its own instant and every character keeps
+// its time on the line; what the quantum bounds is only how long after
+// that instant a program can see the effect (a read or write completing,
+// a wait firing, the far end receiving). Waking per quantum instead of
+// per character is what makes a streaming port cheap.
+const lineQuantum = time.Millisecond
+
+// nextWakeLocked is when the ISR goroutine must run next: the next thing
+// due (nextDueLocked), a quantum later at realistic timing.
 func (d *Device) nextWakeLocked() (time.Duration, bool) {
+	at, ok := d.nextDueLocked()
+	if ok && !d.s.instant {
+		at += d.quantumLocked()
+	}
+	return at, ok
+}
+
+// quantumLocked is lineQuantum, or less at rates where a quantum holds
+// more than a quarter of txWindow's characters (above about 2.5 Mbaud):
+// a receiver's RTS drop or XOFF, sent when its buffer reaches its limit,
+// then still stops the sender well inside the room that limit leaves.
+func (d *Device) quantumLocked() time.Duration {
+	return min(lineQuantum, d.s.chip.Format().CharTime()*(txWindow/4))
+}
+
+// nextDueLocked is when something next happens that the ISR must handle:
+// the chip's next event or the earliest input stamped in the future.
+func (d *Device) nextDueLocked() (time.Duration, bool) {
 	at, ok := d.s.chip.NextEvent()
 	if len(d.s.inbox) > 0 && d.lineWaitsLocked(d.s.inbox[0]) {
 		return at, ok // a read that makes room wakes the ISR goroutine
@@ -130,6 +187,26 @@ func (d *Device) nextWakeLocked() (time.Duration, bool) {
 		}
 	}
 	return at, ok
+}
+
+// catchUpLocked services, here and now under the interrupt lock, what the
+// ISR goroutine has yet to service, as a processor takes a pending
+// interrupt before the dispatch routine that raised IRQL gets the lock:
+// a request or a timeout then acts on the chip as it is now, not as it
+// was up to a quantum ago. A timeout fires with every byte that arrived
+// before it. Call it only at the start of a locked section, before any
+// state is half changed. What the pass put on the pins stays in the chip
+// for the ISR goroutine, which it wakes, to hand to the wire.
+func (d *Device) catchUpLocked() {
+	s := &d.s
+	if s.instant || s.inISR {
+		return
+	}
+	now := d.vnow()
+	if at, ok := d.nextDueLocked(); ok && at <= now {
+		d.runLocked(now)
+		s.touched = true
+	}
 }
 
 // runLocked brings the chip to virtual time now, applying input and chip
@@ -216,7 +293,7 @@ func (d *Device) syncTimeLocked() {
 	}
 	d.s.touched = true
 	t := d.vnow()
-	if at, ok := d.nextWakeLocked(); ok && at <= t {
+	if at, ok := d.nextDueLocked(); ok && at <= t {
 		t = at - 1
 	}
 	d.s.chip.Advance(t)

@@ -133,7 +133,8 @@ func (d *Device) completeReadDpc() {
 // ReadRequestTotalTimer's DPC.
 func (d *Device) readTotalTimeoutDpc() {
 	d.locked(func(a *afterUnlock) {
-		if d.timerDueLocked(&d.s.readTimer) && d.s.curRead != nil {
+		d.catchUpLocked() // bytes that came before the deadline are in the read
+		if d.timerDueLocked(&d.s.readTimer) && d.s.curRead != nil && !d.s.readDone {
 			d.finishReadLocked(a, StatusTimeout)
 		}
 	})
@@ -143,6 +144,7 @@ func (d *Device) readTotalTimeoutDpc() {
 // interval, else look again when the interval from the last byte ends.
 func (d *Device) readIntervalTimeoutDpc() {
 	d.locked(func(a *afterUnlock) {
+		d.catchUpLocked() // a byte that came in the interval restarts it
 		s := &d.s
 		if !d.timerDueLocked(&s.readIntvl) || s.curRead == nil {
 			return
@@ -160,30 +162,39 @@ func (d *Device) readIntervalTimeoutDpc() {
 }
 
 // armTimerLocked starts a timer slot that queues dpcObj when it fires.
+// A slot keeps one runtime timer for the device's life and re-arms it,
+// so a read or write with timeouts costs no allocation.
 func (d *Device) armTimerLocked(slot *timerSlot, after time.Duration, dpcObj *dpc.DPC) {
-	d.stopTimerLocked(slot)
-	gen := slot.gen
-	slot.t = time.AfterFunc(after, func() {
-		d.mu.Lock()
-		fire := slot.gen == gen
-		if fire {
-			slot.due = true
-		}
-		d.mu.Unlock()
-		if fire {
-			d.dpcs.Insert(dpcObj, nil, nil)
-		}
-	})
+	slot.due, slot.armed = false, true
+	slot.deadline = time.Now().Add(after)
+	if slot.t == nil {
+		slot.t = time.AfterFunc(after, func() { d.timerFired(slot, dpcObj) })
+		return
+	}
+	slot.t.Reset(after)
+}
+
+// timerFired is a slot's timer function. A run left over from an earlier
+// arming (its Stop came too late) finds the slot disarmed, or its new
+// deadline still ahead, and does nothing.
+func (d *Device) timerFired(slot *timerSlot, dpcObj *dpc.DPC) {
+	d.mu.Lock()
+	fire := slot.armed && !time.Now().Before(slot.deadline)
+	if fire {
+		slot.armed, slot.due = false, true
+	}
+	d.mu.Unlock()
+	if fire {
+		d.dpcs.Insert(dpcObj, nil, nil)
+	}
 }
 
 // stopTimerLocked disarms a timer slot; a DPC it already queued finds the
 // slot not due and does nothing.
 func (d *Device) stopTimerLocked(slot *timerSlot) {
-	slot.gen++
-	slot.due = false
+	slot.armed, slot.due = false, false
 	if slot.t != nil {
 		slot.t.Stop()
-		slot.t = nil
 	}
 }
 
@@ -193,7 +204,6 @@ func (d *Device) timerDueLocked(slot *timerSlot) bool {
 		return false
 	}
 	slot.due = false
-	slot.t = nil
 	return true
 }
 

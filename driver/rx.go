@@ -68,7 +68,7 @@ func (d *Device) readStoredLocked(n int) {
 	s := &d.s
 	s.readN += n
 	s.readLast = s.chip.Now()
-	if s.readIntDur > 0 && s.readIntvl.t == nil {
+	if s.readIntDur > 0 && !s.readIntvl.armed {
 		// The interval clock starts with the first byte.
 		d.armTimerLocked(&s.readIntvl, s.readIntDur, d.readIntervalDpc)
 	}

@@ -146,12 +146,14 @@ type pendingDone struct {
 	fn  func()
 }
 
-// timerSlot is a one-shot timer that queues a DPC, with a generation so a
-// DPC queued by an old arming of the timer knows it is stale.
+// timerSlot is a one-shot timer that queues a DPC. armed says whether it
+// is set; a DPC queued by an earlier arming finds due false and knows it
+// is stale.
 type timerSlot struct {
-	t   *time.Timer
-	gen uint64
-	due bool // fired, and its DPC has not yet acted
+	t        *time.Timer // made at the first arming, re-armed after
+	deadline time.Time
+	armed    bool
+	due      bool // fired, and its DPC has not yet acted
 }
 
 // Input flow-control hold reasons (Serial.sys's internal RX hold bits).

@@ -111,6 +111,7 @@ func (d *Device) completeWriteDpc() {
 // reports the bytes already handed to the UART.
 func (d *Device) writeTotalTimeoutDpc() {
 	d.locked(func(a *afterUnlock) {
+		d.catchUpLocked() // what went out before the deadline counts
 		if d.timerDueLocked(&d.s.writeTimer) && d.s.curWrite != nil && !d.s.writeDone {
 			d.finishWriteLocked(a, StatusTimeout)
 		}

@@ -331,7 +331,7 @@ func (c *client) toDevice(data []byte) {
 	}
 	w := driver.NewWrite(bytes.Clone(data))
 	w.Owner = c.owner
-	c.s.dev.Submit(w)
+	c.s.dev.SubmitHere(w)
 	c.writes = append(c.writes, w)
 	c.pending += len(data)
 	for len(c.writes) > 0 {

@@ -146,7 +146,7 @@ func (p *Port) data(b []byte, later bool) {
 	p.settle()
 	p.holdAhead(len(b), later)
 	w := driver.NewWrite(bytes.Clone(b))
-	p.dev.Submit(w)
+	p.dev.SubmitHere(w)
 	p.tx.writes = append(p.tx.writes, w)
 	p.reap()
 }

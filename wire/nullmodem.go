@@ -30,7 +30,8 @@ func (n *NullModem) Transmit(from *driver.Device, signals []uart16550.Signal, ta
 	if from == n.b {
 		to = n.a
 	}
-	to.InputThen(taken, convert(signals, to, n.opts)...)
+	// The receiver's ISR runs here, on the sender's pass: no hand-off.
+	to.InputHere(taken, convert(signals, to, n.opts)...)
 }
 
 // DrivenInputs implements driver.InputDriver: the far end's RTS drives
