@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/vcomd/vcomd/control"
+	"github.com/vcomd/vcomd/internal/procstat"
 	"github.com/vcomd/vcomd/internal/ttybench"
+	"github.com/vcomd/vcomd/ioctl"
 )
 
 func TestChooseSteps(t *testing.T) {
@@ -153,6 +155,8 @@ func TestSoakRows(t *testing.T) {
 		flows: []flowEnds{{from: "a", to: "b", long: 1}, {from: "b", to: "a"}},
 		res:   []ttybench.FlowResult{{Sent: 10, Received: 10, ReadRate: soakLineRate}, {Sent: 5, Received: 5}},
 		ports: map[string]control.Port{"a": mk("a", 3, 0), "b": mk("b", 0, 2)},
+		cpu:   30, rss: 500, rssPerPort: 250, peak: rssPeak{kib: 300, samples: 60}, wall: 10 * time.Second,
+		work: ioctl.Work{ISRPasses: 2000, DPCRuns: 400, Requests: 1000},
 	}
 	s.sum = sumFlows(s.res)
 	var log bytes.Buffer
@@ -161,12 +165,129 @@ func TestSoakRows(t *testing.T) {
 		{"0.0 MB → 0.0 MB", "PASS"},
 		{"2", "**FAIL**"},
 		{"1 of 2; holds per sender min 0, median 0, max 3; 3 holds in all for 1 long pauses", "**FAIL**"},
-		{"0.000, 0.000, 1.000", ""},
+		{"1.000, 1.000, 1.000; 1 directions not timed (no spell of reading of 2s)", "met"},
+		{"30.0", "**missed** by 5.00 %"},
+		{"150.0 (300 KiB in all); at the end 250.0", "met"},
+		{"100 / 20 per s; 2.00 / 0.40 per request (1000 requests)", ""},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d", len(rows), len(want))
 	}
 	for i, w := range want {
 		if rows[i].vcomd != w.figure || rows[i].verdict != w.verdict || rows[i].fail != (w.verdict == "**FAIL**") {
 			t.Errorf("row %d %q: %q %q, want %q %q", i, rows[i].measure, rows[i].vcomd, rows[i].verdict, w.figure, w.verdict)
 		}
+	}
+}
+
+// The pace row's verdict is on the direction farthest from line rate,
+// either way.
+func TestPaceRow(t *testing.T) {
+	for _, c := range []struct {
+		ratios  []float64
+		verdict string
+	}{
+		{[]float64{0.995, 1.0, 1.004}, "met"},
+		{[]float64{0.985, 1.0, 1.004}, "**missed** by 0.50 %"},
+		{[]float64{1.0, 1.02}, "**missed** by 1.00 %"},
+		{nil, "not measured"},
+	} {
+		if got := paceRow("soak", c.ratios, 0).verdict; got != c.verdict {
+			t.Errorf("paceRow(%v) verdict %q, want %q", c.ratios, got, c.verdict)
+		}
+	}
+}
+
+// The soak's driver work is each port's counters from before to after,
+// less the one request each read of them is, for the ports in both.
+func TestWorkBetween(t *testing.T) {
+	mk := func(link string, w ioctl.Work) control.Port {
+		var p control.Port
+		p.Link, p.State.Work = link, w
+		return p
+	}
+	before := map[string]control.Port{"a": mk("a", ioctl.Work{ISRPasses: 10, DPCRuns: 2, Requests: 5}), "b": mk("b", ioctl.Work{})}
+	after := map[string]control.Port{
+		"a": mk("a", ioctl.Work{ISRPasses: 110, DPCRuns: 12, Requests: 26}),
+		"b": mk("b", ioctl.Work{ISRPasses: 1, Requests: 1}),
+		"c": mk("c", ioctl.Work{ISRPasses: 1000}),
+	}
+	if got, want := workBetween(before, after), (ioctl.Work{ISRPasses: 101, DPCRuns: 10, Requests: 20}); got != want {
+		t.Errorf("workBetween = %+v, want %+v", got, want)
+	}
+}
+
+// What a window cost, per unit: CPU as percent of a core and per MB,
+// switches of both kinds, the driver's passes and runs per unit and per
+// request; a program without a driver shows none.
+func TestCostFigures(t *testing.T) {
+	c := cost{
+		wall: 2 * time.Second,
+		th:   procstat.Threads{Run: 100 * time.Millisecond, Voluntary: 600, Involuntary: 50},
+		work: ioctl.Work{ISRPasses: 300, DPCRuns: 100, Requests: 200}, hasWork: true,
+	}
+	c = c.add(c)
+	if got := c.cpuPercent(); got != 5 {
+		t.Errorf("cpuPercent = %v, want 5", got)
+	}
+	if got := c.msPerMB(4e6); got != 50 {
+		t.Errorf("msPerMB = %v, want 50", got)
+	}
+	if got, want := c.switchesFigure(100), "13.00 (12.00 + 1.00)"; got != want {
+		t.Errorf("switchesFigure = %q, want %q", got, want)
+	}
+	if got, want := c.workFigure(100, "per trip"), "6.00 / 2.00 per trip; per request 1.50 / 0.50 (400 requests)"; got != want {
+		t.Errorf("workFigure = %q, want %q", got, want)
+	}
+	if got := (cost{}).workFigure(1, "per KB"); got != "–" {
+		t.Errorf("workFigure without a driver = %q", got)
+	}
+	if got := (cost{}).cpuPercent() + (cost{}).msPerMB(0) + per(1, 0); got != 0 {
+		t.Errorf("figures of nothing = %v, want 0", got)
+	}
+}
+
+// A step's load: the machine's other work is read around it, and the
+// report prints each step's.
+func TestStepLoad(t *testing.T) {
+	l := markLoad().end("latency")
+	if !l.ok || l.other < 0 || l.before == "" || l.after == "" {
+		t.Errorf("stepLoad = %+v", l)
+	}
+	var b bytes.Buffer
+	report{machine: describeMachine("1", "2"), plan: shortPlan, loads: []stepLoad{
+		{name: "throughput", other: 0.25, ok: true, before: "0.10", after: "0.80"},
+		{name: "timing", before: "0.80", after: "0.90"},
+	}}.write(&b)
+	if want := "throughput 0.25 (0.10 → 0.80); timing unknown (0.80 → 0.90)"; !strings.Contains(b.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, b.String())
+	}
+}
+
+// The timing rows of a rate: the rate against theory, the daemon's CPU
+// with issue 13's target where it sets one, and the driver's work.
+func TestTimingRows(t *testing.T) {
+	c := cost{
+		wall: 10 * time.Second, th: procstat.Threads{Run: 100 * time.Millisecond},
+		work: ioctl.Work{ISRPasses: 10000, DPCRuns: 1000, Requests: 500}, hasWork: true,
+	}
+	got := ttybench.Rate{BytesPerSec: 11520, Window: 9 * time.Second, Total: 115200}
+	var log bytes.Buffer
+	rows := timingRows(&log, 115200, got, c)
+	if len(rows) != 3 {
+		t.Fatalf("%d rows, want 3", len(rows))
+	}
+	if rows[0].verdict != "met" || rows[0].target != "within 1 %" {
+		t.Errorf("rate row %+v", rows[0])
+	}
+	if rows[1].vcomd != "1.00 (868 ms/MB)" || rows[1].target != "≤ 0.5 %" || rows[1].verdict != "**missed** by 0.50 %" {
+		t.Errorf("CPU row %+v", rows[1])
+	}
+	if want := "1000 / 100 per s; 86.81 / 8.68 per KB; per request 20.00 / 2.00 (500 requests)"; rows[2].vcomd != want {
+		t.Errorf("work row %q, want %q", rows[2].vcomd, want)
+	}
+	if rows := timingRows(&log, 9600, ttybench.Rate{BytesPerSec: 960, Total: 9600}, c); rows[1].target != "" {
+		t.Errorf("a CPU target at 9600 baud: %q", rows[1].target)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vcomd/vcomd/internal/procstat"
 	"golang.org/x/sys/unix"
 )
 
@@ -122,6 +123,64 @@ type report struct {
 	machine machine
 	plan    plan
 	rows    []row
+	loads   []stepLoad // of each step run, in order
+}
+
+// stepLoad is how busy the machine was with other work while a step ran.
+type stepLoad struct {
+	name string
+	// other is the machine's CPU time less what this bench and the
+	// programs it started used, over the step's wall time: the cores'
+	// worth of work that was not the benchmark's. ok is false when it
+	// could not be read.
+	other         float64
+	ok            bool
+	before, after string // the 1-minute load average at the step's start and end
+}
+
+// loadMark is the machine's state at the start of a step.
+type loadMark struct {
+	t         time.Time
+	busy, own time.Duration
+	err       error
+	load      string
+}
+
+func markLoad() loadMark {
+	m := loadMark{load: loadavg1()}
+	m.busy, m.err = procstat.Busy()
+	if m.err == nil {
+		m.own, m.err = procstat.Own()
+	}
+	m.t = time.Now()
+	return m
+}
+
+// end is the load of the step that started at m. The step has stopped
+// every program it started by now, so that what they used is in Own.
+func (m loadMark) end(name string) stepLoad {
+	l := stepLoad{name: name, before: m.load, after: loadavg1()}
+	busy, err := procstat.Busy()
+	own, err2 := procstat.Own()
+	wall := time.Since(m.t)
+	if m.err == nil && err == nil && err2 == nil && wall > 0 {
+		l.other, l.ok = max(0, ((busy-m.busy)-(own-m.own)).Seconds()/wall.Seconds()), true
+	}
+	return l
+}
+
+func (l stepLoad) String() string {
+	other := "unknown"
+	if l.ok {
+		other = fmt.Sprintf("%.2f", l.other)
+	}
+	return fmt.Sprintf("%s %s (%s → %s)", l.name, other, l.before, l.after)
+}
+
+// loadavg1 is the 1-minute load average.
+func loadavg1() string {
+	one, _, _ := strings.Cut(loadavg(), " ")
+	return one
 }
 
 // write prints the report as Markdown.
@@ -130,7 +189,15 @@ func (r report) write(w io.Writer) {
 	fmt.Fprintf(w, "Run of %s (%s plan): `%s`\n\n", m.date.Format("2006-01-02 15:04 UTC"), r.plan.name, strings.TrimSpace(m.command))
 	fmt.Fprintf(w, "- machine: %d × %s, %s\n", m.cpus, m.cpu, m.kernel)
 	fmt.Fprintf(w, "- %s; socat %s; ser2net %s\n", m.goVer, m.socatVersion, m.ser2netVersion)
-	fmt.Fprintf(w, "- load average (1, 5, 15 min) at the start: %s; at the end: %s\n\n", m.loadBefore, loadavg())
+	fmt.Fprintf(w, "- load average (1, 5, 15 min) at the start: %s; at the end: %s\n", m.loadBefore, loadavg())
+	if len(r.loads) > 0 {
+		ls := make([]string, len(r.loads))
+		for i, l := range r.loads {
+			ls[i] = l.String()
+		}
+		fmt.Fprintf(w, "- other work while each step ran (the machine's CPU time less this bench's and its children's, in cores of %d; 1-minute load average at the step's start → end): %s\n", m.cpus, strings.Join(ls, "; "))
+	}
+	fmt.Fprintln(w)
 	// The peer's column is socat's, and ser2net's for the rows against
 	// it (which say so).
 	peer, per := "socat", "vcomd/socat"

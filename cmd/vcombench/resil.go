@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/vcomd/vcomd/internal/benchrig"
 	"github.com/vcomd/vcomd/internal/procstat"
 	"github.com/vcomd/vcomd/internal/ttybench"
+	"github.com/vcomd/vcomd/ioctl"
 )
 
 // The resilience steps check that vcomd survives what a long-running
@@ -402,7 +404,13 @@ func (r *runner) soak(ctx context.Context) (rows []row, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cpu0, err := procstat.CPU(v.PID())
+	// The driver's counters first, the process's last, so that the
+	// control socket's answers stay outside the CPU figure.
+	ports0, err := portCounters(ctx, v.Socket)
+	if err != nil {
+		return nil, err
+	}
+	th0, err := procstat.ReadThreads(v.PID())
 	if err != nil {
 		return nil, err
 	}
@@ -410,14 +418,20 @@ func (r *runner) soak(ctx context.Context) (rows []row, err error) {
 	sctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	fmt.Fprintf(r.log, "  %d pairs, both ways, for %v (seed %d)\n", n, d, r.seed)
+	rss := make(chan rssPeak, 1)
+	go func() { rss <- sampleRSS(sctx, v.PID()) }()
 	res := ttybench.Stream(ctx, flows, sctx.Done(), longMax+stallHold)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	wall := time.Since(t0)
-	cpu1, err := procstat.CPU(v.PID())
+	th1, err := procstat.ReadThreads(v.PID())
 	if err != nil {
 		return nil, err
+	}
+	peak := <-rss
+	if peak.err != nil {
+		return nil, peak.err
 	}
 	mem, err := procstat.Mem(v.PID())
 	if err != nil {
@@ -429,9 +443,11 @@ func (r *runner) soak(ctx context.Context) (rows []row, err error) {
 	if err != nil {
 		return nil, err
 	}
+	cpu := th1.Sub(th0)
 	s := soakFigures{
 		pairs: n, d: d, sum: sumFlows(res), res: res, ports: ports,
-		cpu: 100 * (cpu1 - cpu0).Seconds() / wall.Seconds(), rssPerPort: float64(mem.RSS) / float64(2*n), rss: mem.RSS,
+		cpu: 100 * cpu.Run.Seconds() / wall.Seconds(), rssPerPort: float64(mem.RSS) / float64(2*n), rss: mem.RSS,
+		peak: peak, wall: wall, work: workBetween(ports0, ports),
 	}
 	for _, f := range flows {
 		s.flows = append(s.flows, flowEnds{from: f.From.Path(), to: f.To.Path(), long: countLong(f.Pauses)})
@@ -439,6 +455,56 @@ func (r *runner) soak(ctx context.Context) (rows []row, err error) {
 	fmt.Fprintf(r.log, "  %s\n", s.sum)
 	r.logErrors(res)
 	return s.rows(r.log), nil
+}
+
+// rssEvery is how often the soak reads the daemon's RSS while the pairs
+// stream.
+const rssEvery = time.Second
+
+// rssPeak is the most RSS the daemon held in the samples of a soak.
+type rssPeak struct {
+	kib     int64
+	samples int
+	err     error
+}
+
+// sampleRSS reads pid's RSS every rssEvery until ctx ends, and returns
+// the most it saw.
+func sampleRSS(ctx context.Context, pid int) rssPeak {
+	var p rssPeak
+	t := time.NewTicker(rssEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return p
+		case <-t.C:
+		}
+		m, err := procstat.Mem(pid)
+		if err != nil {
+			p.err = err
+			return p
+		}
+		p.kib = max(p.kib, m.RSS)
+		p.samples++
+	}
+}
+
+// workBetween is the driver's work on all ports from the counters of
+// before to those of after, summed; the two reads' own requests (one on
+// each port) are not counted.
+func workBetween(before, after map[string]control.Port) ioctl.Work {
+	var w ioctl.Work
+	for link, p := range after {
+		q, ok := before[link]
+		if !ok {
+			continue
+		}
+		d := benchrig.SubWork(p.State.Work, q.State.Work)
+		d.Requests -= min(d.Requests, 1)
+		w = benchrig.AddWork(w, d)
+	}
+	return w
 }
 
 // soakFlows opens every pair of v with RTS/CTS on both ends and returns
@@ -503,16 +569,27 @@ type soakFigures struct {
 	flows      []flowEnds              // of each result
 	ports      map[string]control.Port // by link
 	cpu        float64                 // % of one core
-	rss        int64                   // KiB
+	rss        int64                   // KiB, at the end
 	rssPerPort float64
+	peak       rssPeak       // while streaming
+	wall       time.Duration // of the stream
+	work       ioctl.Work    // the driver's, all ports, over the stream
 }
+
+// soakCPUTarget and soakRSSTarget are issue 13's ceilings for the soak:
+// the daemon's CPU in percent of one core, and its RSS per port while
+// streaming, in KiB.
+const (
+	soakCPUTarget = 25
+	soakRSSTarget = 200
+)
 
 func (s soakFigures) rows(log io.Writer) []row {
 	var overruns uint64
 	var holds []uint64
 	var ratios []float64
 	var longPauses []int
-	missing := 0
+	missing, untimed := 0, 0
 	for i, f := range s.flows {
 		p, ok := s.ports[f.from]
 		q, ok2 := s.ports[f.to]
@@ -523,12 +600,21 @@ func (s soakFigures) rows(log io.Writer) []row {
 		holds = append(holds, p.State.Counters.TxHolds)
 		c := q.State.Counters
 		overruns += uint64(c.SerialOverrunErrorCount) + uint64(c.BufferOverrunErrorCount)
-		ratios = append(ratios, s.res[i].ReadRate/soakLineRate)
+		if s.res[i].ReadRate > 0 {
+			ratios = append(ratios, s.res[i].ReadRate/soakLineRate)
+		} else {
+			untimed++
+		}
 		longPauses = append(longPauses, f.long)
 	}
 	fmt.Fprintf(log, "  times each sender was held (tx_holds): %v\n", holds)
 	fmt.Fprintf(log, "  long pauses per reader: %v\n", longPauses)
-	fmt.Fprintf(log, "  daemon CPU %.1f %% of one core; RSS %d KiB, %.1f KiB a port\n", s.cpu, s.rss, s.rssPerPort)
+	ports := 2 * s.pairs
+	peakPerPort := per(float64(s.peak.kib), float64(ports))
+	secs := s.wall.Seconds()
+	fmt.Fprintf(log, "  daemon CPU %.1f %% of one core; RSS at most %d KiB while streaming, %.1f KiB a port; at the end %d KiB, %.1f KiB a port\n",
+		s.cpu, s.peak.kib, peakPerPort, s.rss, s.rssPerPort)
+	fmt.Fprintf(log, "  driver, all ports: %d ISR passes, %d DPC runs, %d requests in %v\n", s.work.ISRPasses, s.work.DPCRuns, s.work.Requests, s.wall.Round(time.Millisecond))
 	what := fmt.Sprintf("soak, %d pairs both ways at %d baud, RTS/CTS, realistic timing, %v, readers pausing up to %v", s.pairs, soakBaud, s.d, longMax)
 	held := 0
 	for _, h := range holds {
@@ -543,9 +629,23 @@ func (s soakFigures) rows(log io.Writer) []row {
 			fmt.Sprintf("%d of %d; holds per sender min %d, median %d, max %d; %d holds in all for %d long pauses",
 				held, len(holds), spread(holds, slices.Min), ttybench.Median(holds), spread(holds, slices.Max), sum(holds), sum(longPauses)),
 			"all", held == len(holds) && len(holds) > 0),
-		{measure: what + ": each direction's pace while its reader reads, over line rate (min, median, max)", vcomd: ratioSpread(ratios), socat: "–"},
-		{measure: what + ": daemon CPU (% of one core, whole run)", vcomd: fmt.Sprintf("%.1f", s.cpu), socat: "–"},
-		{measure: what + ": daemon RSS per port at the end (KiB)", vcomd: fmt.Sprintf("%.1f (%d KiB in all)", s.rssPerPort, s.rss), socat: "–"},
+		paceRow(what, ratios, untimed),
+		{
+			measure: what + ": daemon CPU (% of one core, whole run, utime + stime of all threads)", vcomd: fmt.Sprintf("%.1f", s.cpu), socat: "–",
+			target: fmt.Sprintf("< %d %%", soakCPUTarget), verdict: below(s.cpu, soakCPUTarget, " %"),
+		},
+		{
+			measure: fmt.Sprintf("%s: daemon RSS per port while streaming (KiB, the most of %d readings %v apart, over %d ports; at the end)", what, s.peak.samples, rssEvery, ports),
+			vcomd:   fmt.Sprintf("%.1f (%d KiB in all); at the end %.1f", peakPerPort, s.peak.kib, s.rssPerPort), socat: "–",
+			target: fmt.Sprintf("< %d KiB", soakRSSTarget), verdict: below(peakPerPort, soakRSSTarget, " KiB"),
+		},
+		{
+			measure: what + ": vcomd's driver per port (ISR passes / DPC runs per second; per request)",
+			vcomd: fmt.Sprintf("%.0f / %.0f per s; %.2f / %.2f per request (%d requests)",
+				per(float64(s.work.ISRPasses), secs*float64(ports)), per(float64(s.work.DPCRuns), secs*float64(ports)),
+				per(float64(s.work.ISRPasses), float64(s.work.Requests)), per(float64(s.work.DPCRuns), float64(s.work.Requests)), s.work.Requests),
+			socat: "–",
+		},
 	}
 	if missing > 0 {
 		fmt.Fprintf(log, "  FAIL %d flows' ports missing from the daemon's list\n", missing)
@@ -578,6 +678,31 @@ func countLong(ps []ttybench.Pause) int {
 		}
 	}
 	return n
+}
+
+// paceRow is the row of each direction's pace while its reader reads,
+// as ratios to the line rate: each must be within 1 % of it. untimed
+// counts the directions whose reader never read long enough to be timed.
+func paceRow(what string, ratios []float64, untimed int) row {
+	rw := row{
+		measure: what + ": each direction's pace while its reader reads, over line rate (min, median, max)",
+		vcomd:   ratioSpread(ratios), socat: "–", target: "within 1 %",
+	}
+	if untimed > 0 {
+		rw.vcomd += fmt.Sprintf("; %d directions not timed (no spell of reading of %v)", untimed, ttybench.MinSpell)
+	}
+	if len(ratios) == 0 {
+		rw.verdict = "not measured"
+		return rw
+	}
+	worst := 0.0
+	for _, x := range ratios {
+		if math.Abs(x-1) > math.Abs(worst) {
+			worst = x - 1
+		}
+	}
+	rw.verdict = within(100*worst, 1)
+	return rw
 }
 
 // ratioSpread formats the least, median and greatest of xs.

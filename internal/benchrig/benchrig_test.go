@@ -315,3 +315,33 @@ func TestVcomdServe(t *testing.T) {
 	}
 	c.Close()
 }
+
+// The driver's counters come through the control socket, summed over
+// the pair's two ports; each read is a request on each.
+func TestVcomdWork(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	v, err := StartVcomd(ctx, VcomdConfig{Bin: vcomd, Dir: filepath.Join(t.TempDir(), "vcom"), Pairs: 2, Timing: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Stop()
+	w1, err := v.Work(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2, err := v.Work(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := SubWork(w2, w1)
+	if d.Requests < 2 || w2.ISRPasses < w1.ISRPasses || w2.DPCRuns < w1.DPCRuns {
+		t.Errorf("work %+v, then %+v: want at least one more request on each port, and no counter going back", w1, w2)
+	}
+	if AddWork(w1, d) != w2 {
+		t.Errorf("AddWork(%+v, %+v) = %+v, want %+v", w1, d, AddWork(w1, d), w2)
+	}
+	if _, err := v.Work(ctx, 2); err == nil {
+		t.Error("the counters of a pair the daemon lacks were read")
+	}
+}

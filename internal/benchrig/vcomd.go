@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vcomd/vcomd/control"
+	"github.com/vcomd/vcomd/ioctl"
 )
 
 // Pair is the two ends of a null-modem pair, by the paths a program opens.
@@ -54,6 +55,7 @@ type VcomdConfig struct {
 type Vcomd struct {
 	p   *process
 	cfg VcomdConfig
+	cl  *control.Client // on Socket, for Work
 	// Pairs are the daemon's pairs, in the order of their numbers.
 	Pairs []Pair
 	// Ready is the time from starting the process to its last port
@@ -97,9 +99,10 @@ func StartVcomd(ctx context.Context, c VcomdConfig) (*Vcomd, error) {
 		return nil, err
 	}
 	v := &Vcomd{p: p, cfg: c, Socket: filepath.Join(c.Dir, control.SocketName)}
+	v.cl = control.NewClient(v.Socket)
 	links, served, err := readAnnouncements(ctx, p, r, 2*c.Pairs)
 	if err != nil {
-		_ = p.stop()
+		_ = v.Stop()
 		return nil, err
 	}
 	v.Ready, v.Served = time.Since(t0), served
@@ -242,4 +245,38 @@ func (v *Vcomd) PID() int { return v.p.pid() }
 
 // Stop ends the daemon with SIGTERM, as an operator would, and waits for
 // it.
-func (v *Vcomd) Stop() error { return v.p.stop() }
+func (v *Vcomd) Stop() error {
+	v.cl.Close()
+	return v.p.stop()
+}
+
+// workTimeout bounds one read of the driver's counters.
+const workTimeout = 10 * time.Second
+
+// Work reads the driver's work counters of both ports of pair i (aI and
+// bI, VCOM_GET_PORT_STATE through the control socket) and returns their
+// sums: what the daemon did for the pair since its ports were made.
+// Each read is itself one request on each port.
+func (v *Vcomd) Work(ctx context.Context, i int) (ioctl.Work, error) {
+	ctx, cancel := context.WithTimeout(ctx, workTimeout)
+	defer cancel()
+	var w ioctl.Work
+	for _, name := range []string{fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i)} {
+		p, err := v.cl.Port(ctx, name)
+		if err != nil {
+			return ioctl.Work{}, fmt.Errorf("work counters of %s: %w", name, err)
+		}
+		w = AddWork(w, p.State.Work)
+	}
+	return w, nil
+}
+
+// AddWork is the sum of two ports' (or two windows') work counters.
+func AddWork(a, b ioctl.Work) ioctl.Work {
+	return ioctl.Work{ISRPasses: a.ISRPasses + b.ISRPasses, DPCRuns: a.DPCRuns + b.DPCRuns, Requests: a.Requests + b.Requests}
+}
+
+// SubWork is what the counters counted from a to b, a the earlier.
+func SubWork(b, a ioctl.Work) ioctl.Work {
+	return ioctl.Work{ISRPasses: b.ISRPasses - a.ISRPasses, DPCRuns: b.DPCRuns - a.DPCRuns, Requests: b.Requests - a.Requests}
+}

@@ -1,5 +1,6 @@
 // Package procstat reads what a running process costs from /proc: the CPU
-// time it has used and the memory it holds.
+// time it has used, the context switches of its threads and the memory it
+// holds; and how busy the whole machine was, to tell other work apart.
 package procstat
 
 import (

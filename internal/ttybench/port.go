@@ -204,3 +204,24 @@ func Sync(ctx context.Context, from, to End, timeout time.Duration) error {
 		}
 	}
 }
+
+// Quiet reads and drops what arrives on p until quiet passes with
+// nothing, and returns how many bytes it dropped. After Sync on a slow
+// line it takes the bytes Sync sent again while the first was still on
+// its way (a character and the receiver's timeout take longer than
+// Sync's 100 ms below about 1200 baud), which would otherwise arrive in
+// the middle of what is measured next.
+func Quiet(ctx context.Context, p End, quiet time.Duration) (int, error) {
+	buf := make([]byte, 64)
+	dropped := 0
+	for {
+		n, err := p.read(ctx, buf, quiet)
+		if errors.Is(err, errTimeout) {
+			return dropped, nil
+		}
+		if err != nil {
+			return dropped, err
+		}
+		dropped += n
+	}
+}

@@ -141,7 +141,7 @@ type FlowResult struct {
 	Err error
 	// ReadRate is the bytes per second To received while it was reading,
 	// over the second half of each spell of reading of at least
-	// minSpell (the first half is where a backlog drains, or the line
+	// MinSpell (the first half is where a backlog drains, or the line
 	// starts again): the line's pace while nothing holds it. 0 when
 	// no spell was long enough.
 	ReadRate float64
@@ -150,11 +150,11 @@ type FlowResult struct {
 // streamChunk is the size of each write, and of each read's buffer.
 const streamChunk = 4096
 
-// minSpell is the shortest spell of reading timed for ReadRate; sampleGap
+// MinSpell is the shortest spell of reading timed for ReadRate; sampleGap
 // the least time between two of its samples, which bounds their number
 // however long the spell.
 const (
-	minSpell  = 2 * time.Second
+	MinSpell  = 2 * time.Second
 	sampleGap = 20 * time.Millisecond
 )
 
@@ -328,10 +328,10 @@ type rateAcc struct {
 }
 
 // add fits the samples of the second half of the spell from began to
-// ended, if it lasted minSpell.
+// ended, if it lasted MinSpell.
 func (a *rateAcc) add(began, ended time.Time, spell []Sample) {
 	d := ended.Sub(began)
-	if d < minSpell {
+	if d < MinSpell {
 		return
 	}
 	mid := began.Add(d / 2)

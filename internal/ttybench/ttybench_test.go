@@ -308,3 +308,35 @@ func TestMismatchCorrupt(t *testing.T) {
 		t.Errorf("mismatch = %v", err)
 	}
 }
+
+// Quiet drops what has arrived and what arrives until the line is quiet:
+// of three bytes sent, what Quiet did not drop is still there to read,
+// before a byte sent after it, whenever each arrived.
+func TestQuiet(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, b := openPair(t, ctx, startVcomd(t, ctx, "off"), 115200)
+	if err := a.write(ctx, []byte("abc"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Quiet(ctx, b, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	if err := a.write(ctx, []byte("Z"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	for !bytes.HasSuffix(got, []byte("Z")) {
+		k, err := b.read(ctx, buf, 10*time.Second)
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		got = append(got, buf[:k]...)
+	}
+	left := got[:len(got)-1]
+	if n+len(left) != 3 || !bytes.HasSuffix([]byte("abc"), left) {
+		t.Errorf("Quiet dropped %d bytes and %q was left of \"abc\"", n, left)
+	}
+}
