@@ -320,8 +320,11 @@ func TestConcurrentInsert(t *testing.T) {
 	}
 }
 
-// BenchmarkInsertRun measures one insert and the run of its routine.
+// BenchmarkInsertRun measures one insert and the run of its routine on
+// the worker goroutine the insert starts (the default mode), with the
+// hand-off back to the benchmark.
 func BenchmarkInsertRun(b *testing.B) {
+	b.ReportAllocs()
 	q := NewQueue(Options{})
 	defer q.Close()
 	done := make(chan struct{})
@@ -329,5 +332,22 @@ func BenchmarkInsertRun(b *testing.B) {
 	for b.Loop() {
 		q.Insert(d, nil, nil)
 		<-done
+	}
+}
+
+// BenchmarkInsertDrain measures one insert and the run of its routine in
+// inline mode, on the benchmark's goroutine.
+func BenchmarkInsertDrain(b *testing.B) {
+	b.ReportAllocs()
+	q := NewQueue(Options{Inline: true})
+	defer q.Close()
+	runs := 0
+	d := New("bench", func(*DPC, any, any, any) { runs++ }, nil)
+	for b.Loop() {
+		q.Insert(d, nil, nil)
+		q.Drain()
+	}
+	if runs != b.N {
+		b.Fatalf("ran %d routines for %d inserts", runs, b.N)
 	}
 }
