@@ -1,6 +1,9 @@
 package wire
 
 import (
+	"slices"
+	"sync/atomic"
+
 	"github.com/vcomd/vcomd/driver"
 	"github.com/vcomd/vcomd/uart16550"
 )
@@ -21,9 +24,9 @@ func modemInput(o uart16550.ModemOutputs) driver.Input {
 }
 
 // convert turns what one chip put on its pins into what the other's
-// inputs see.
-func convert(signals []uart16550.Signal, to *driver.Device, opts Options) []driver.Input {
-	in := make([]driver.Input, 0, len(signals))
+// inputs see, appended to dst.
+func convert(dst []driver.Input, signals []uart16550.Signal, to *driver.Device, opts Options) []driver.Input {
+	in := slices.Grow(dst, len(signals))
 	var want uart16550.Format
 	if opts.CheckFraming {
 		want = to.Format()
@@ -49,6 +52,45 @@ func convert(signals []uart16550.Signal, to *driver.Device, opts Options) []driv
 		}
 	}
 	return in
+}
+
+// scratch is one direction's reusable []driver.Input for convert, so that
+// a Transmit allocates nothing once the slice has grown to the longest
+// batch. The driver copies the inputs into the receiver's inbox before
+// InputThen or InputHere returns (inputLocked appends them), so the slice
+// is free again as soon as that call returns.
+//
+// Each direction has one caller at a time: Transmit is called only from
+// the sending device's ISR pass, and a device's passes run one at a time
+// (driver.Device.service holds passMu through the pass, Transmit
+// included; a pass wanted meanwhile is run by the goroutine already in
+// one, not inside it). busy guards that assumption rather than trusts
+// it: a Transmit that finds the slice taken, as it would if a later
+// driver called a wire from two goroutines for one device, or re-entered
+// a direction while its inputs were being handed over, converts into a
+// fresh slice, as before, instead of racing.
+type scratch struct {
+	busy atomic.Bool
+	in   []driver.Input
+}
+
+// take returns the slice to convert into, empty, and whether it is the
+// scratch (to be given back) or nil because another Transmit holds it.
+func (s *scratch) take() ([]driver.Input, bool) {
+	if !s.busy.CompareAndSwap(false, true) {
+		return nil, false
+	}
+	return s.in[:0], true
+}
+
+// give hands back the slice take returned, as convert grew it, once the
+// driver has copied the inputs. It drops the references the inputs hold
+// (a SignalChars' data), so that the scratch keeps nothing of the sender's
+// alive until the next batch.
+func (s *scratch) give(in []driver.Input) {
+	clear(in)
+	s.in = in[:0]
+	s.busy.Store(false)
 }
 
 // compatible reports whether a receiver set to want reads a character sent

@@ -10,6 +10,7 @@ import (
 type Loopback struct {
 	d    *driver.Device
 	opts Options
+	back scratch // convert's slice for the one direction
 }
 
 // Plug fits a loopback plug to d.
@@ -22,7 +23,12 @@ func Plug(d *driver.Device, opts Options) *Loopback {
 
 // Transmit implements driver.Wire.
 func (l *Loopback) Transmit(from *driver.Device, signals []uart16550.Signal, taken func()) {
-	from.InputThen(taken, convert(signals, from, l.opts)...)
+	buf, mine := l.back.take()
+	in := convert(buf, signals, from, l.opts)
+	from.InputThen(taken, in...) // copies in into the inbox
+	if mine {
+		l.back.give(in)
+	}
 }
 
 // DrivenInputs implements driver.InputDriver: the port's own RTS drives

@@ -11,6 +11,9 @@ import (
 type NullModem struct {
 	a, b *driver.Device
 	opts Options
+	// toA and toB are the two directions' convert slices: toB for what a
+	// transmits, toA for what b does.
+	toA, toB scratch
 }
 
 // Connect wires a and b together and gives each the other's present modem
@@ -26,12 +29,18 @@ func Connect(a, b *driver.Device, opts Options) *NullModem {
 
 // Transmit implements driver.Wire.
 func (n *NullModem) Transmit(from *driver.Device, signals []uart16550.Signal, taken func()) {
-	to := n.b
+	to, sc := n.b, &n.toB
 	if from == n.b {
-		to = n.a
+		to, sc = n.a, &n.toA
 	}
+	buf, mine := sc.take()
+	in := convert(buf, signals, to, n.opts)
 	// The receiver's ISR runs here, on the sender's pass: no hand-off.
-	to.InputHere(taken, convert(signals, to, n.opts)...)
+	// InputHere has copied in into the inbox when it returns.
+	to.InputHere(taken, in...)
+	if mine {
+		sc.give(in)
+	}
 }
 
 // DrivenInputs implements driver.InputDriver: the far end's RTS drives
