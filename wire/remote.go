@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -88,8 +89,11 @@ type Remote struct {
 	changed notifier // closed and replaced when the writer has work
 	// sess is the connection in use; nil while disconnected or before an
 	// RFC 2217 server has agreed to COM-PORT-OPTION.
-	sess     *remoteSession
-	out      []remoteItem // what Transmit handed over, not yet written
+	sess *remoteSession
+	out  []remoteItem // what Transmit handed over, not yet written
+	// outBuf is out's encoded bytes, in order, each item's n of them: one
+	// buffer that keeps its capacity, rather than a slice per Transmit.
+	outBuf   []byte
 	settings ioctl.Settings
 	outputs  uart16550.ModemOutputs // the UART's outputs as last seen
 	held     bool                   // the server asked, by FLOWCONTROL-SUSPEND, for no data
@@ -102,8 +106,8 @@ type Remote struct {
 
 // remoteItem is one Transmit's worth of bytes for the socket.
 type remoteItem struct {
-	wire  []byte // encoded: IAC doubled, SET-CONTROLs for modem lines and break
-	chars int    // characters of data it carries
+	n     int // bytes of outBuf it takes, encoded: IAC doubled, SET-CONTROLs for modem lines and break
+	chars int // characters of data it carries
 	taken func()
 }
 
@@ -217,13 +221,15 @@ func (r *Remote) Transmit(_ *driver.Device, signals []uart16550.Signal, taken fu
 	var it remoteItem
 	r.mu.Lock()
 	sess := r.sess
+	start := len(r.outBuf)
+	buf := r.outBuf
 	for _, s := range signals {
 		switch s.Kind {
 		case uart16550.SignalChar:
-			it.wire = r.appendData(it.wire, []byte{s.Char})
+			buf = r.appendChar(buf, s.Char)
 			it.chars++
 		case uart16550.SignalChars:
-			it.wire = r.appendData(it.wire, s.Data)
+			buf = r.appendData(buf, s.Data)
 			it.chars += len(s.Data)
 		case uart16550.SignalBreak:
 			if !r.opts.Raw {
@@ -231,16 +237,17 @@ func (r *Remote) Transmit(_ *driver.Device, signals []uart16550.Signal, taken fu
 				if s.Break {
 					v = rfc2217.ControlBreakOn
 				}
-				it.wire = sess.askLocked(it.wire, rfc2217.SetControl, v)
+				buf = sess.askLocked(buf, rfc2217.SetControl, v)
 			}
 		case uart16550.SignalModem:
 			if !r.opts.Raw {
-				it.wire = sess.linesLocked(it.wire, r.outputs, s.Modem, false)
+				buf = sess.linesLocked(buf, r.outputs, s.Modem, false)
 			}
 			r.outputs = s.Modem
 		}
 	}
 	if sess == nil || r.closed {
+		r.outBuf = buf[:start] // encoded for nobody
 		r.state.LostTx += uint64(it.chars)
 		r.mu.Unlock()
 		if taken != nil {
@@ -248,7 +255,8 @@ func (r *Remote) Transmit(_ *driver.Device, signals []uart16550.Signal, taken fu
 		}
 		return
 	}
-	it.taken = taken
+	it.n, it.taken = len(buf)-start, taken
+	r.outBuf = buf
 	r.out = append(r.out, it)
 	r.changed.notify()
 	r.mu.Unlock()
@@ -260,6 +268,14 @@ func (r *Remote) appendData(dst, p []byte) []byte {
 		return append(dst, p...)
 	}
 	return rfc2217.AppendData(dst, p)
+}
+
+// appendChar is appendData of one character, without a slice for it.
+func (r *Remote) appendChar(dst []byte, c byte) []byte {
+	if !r.opts.Raw && c == rfc2217.IAC {
+		dst = append(dst, rfc2217.IAC)
+	}
+	return append(dst, c)
 }
 
 // linesLocked appends the SET-CONTROLs that take DTR and RTS from was to
@@ -407,7 +423,7 @@ func (r *Remote) drop(s *remoteSession, err error) {
 	r.state.Connected, r.state.Since, r.state.LastError = false, time.Now(), err.Error()
 	r.stateChanged.notify()
 	lost := r.out
-	r.out = nil
+	r.out, r.outBuf = nil, r.outBuf[:0]
 	for _, it := range lost {
 		r.state.LostTx += uint64(it.chars)
 	}
@@ -439,23 +455,36 @@ func (s *remoteSession) write(p []byte) error {
 func (r *Remote) writeLoop(s *remoteSession, ready <-chan struct{}, readerDone <-chan error) (bool, error) {
 	negotiation := time.NewTimer(rfc2217.DefaultTimeout)
 	defer negotiation.Stop()
+	// buf and batch are this loop's alone and keep their capacity from
+	// one write to the next.
+	var buf []byte
+	var batch []remoteItem
 	for {
 		r.mu.Lock()
-		wake := r.changed.C()
-		var buf []byte
-		var batch []remoteItem
+		buf, batch = buf[:0], batch[:0]
 		if r.sess == s {
 			if !r.opts.Raw {
 				buf = r.settingsLocked(s, buf)
 			}
-			for len(r.out) > 0 && !(r.held && r.out[0].chars > 0) {
-				buf = append(buf, r.out[0].wire...)
-				batch = append(batch, r.out[0])
-				r.out = r.out[1:]
+			k, size := 0, 0
+			for k < len(r.out) && !(r.held && r.out[k].chars > 0) {
+				size += r.out[k].n
+				k++
 			}
+			buf = append(buf, r.outBuf[:size]...)
+			batch = append(batch, r.out[:k]...)
+			r.outBuf = r.outBuf[:copy(r.outBuf, r.outBuf[size:])]
+			r.out = slices.Delete(r.out, 0, k)
+		}
+		var wake <-chan struct{}
+		if len(buf) == 0 && len(batch) == 0 {
+			// Taken in the same hold as the look that found nothing, so a
+			// Transmit after it closes this very channel; made only when
+			// the writer is about to wait.
+			wake = r.changed.C()
 		}
 		r.mu.Unlock()
-		if len(buf) > 0 || len(batch) > 0 {
+		if wake == nil {
 			err := s.write(buf)
 			if err != nil {
 				r.mu.Lock()
@@ -469,6 +498,7 @@ func (r *Remote) writeLoop(s *remoteSession, ready <-chan struct{}, readerDone <
 					it.taken()
 				}
 			}
+			clear(batch) // the callbacks, until the next write reuses it
 			if err != nil {
 				return false, fmt.Errorf("write: %w", err)
 			}
