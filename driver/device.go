@@ -147,7 +147,12 @@ func New(opts Options) *Device {
 	if d.epoch.IsZero() {
 		d.epoch = time.Now()
 	}
-	d.dpcs = dpc.NewQueue(dpc.Options{Logger: d.log})
+	// The DPCs an ISR pass queues run on the goroutine that ran the
+	// pass, once it has released the interrupt lock, as Windows runs a
+	// DPC on the processor whose ISR queued it: a read the pass filled
+	// completes with no hand-off. Whoever else inserts one (dispatch,
+	// a timer) drains after unlocking (finish, timerFired).
+	d.dpcs = dpc.NewQueue(dpc.Options{Logger: d.log, Inline: true})
 	d.initDPCs()
 	d.initState(opts)
 	go d.isrLoop()
@@ -225,6 +230,7 @@ func (d *Device) submit(irp *IRP, here bool) Status {
 	irp.issued = time.Now()
 	irp.done = make(chan struct{})
 	irp.status = StatusPending
+	irp.routine.Store(routineUndecided)
 	d.traceStart(irp)
 	d.catchUpLocked()
 	if d.s.closed {
@@ -240,6 +246,12 @@ func (d *Device) submit(irp *IRP, here bool) Status {
 	d.finish(&after)
 	if pass {
 		d.service()
+	}
+	if irp.OnComplete != nil {
+		if irp.routine.CompareAndSwap(routineUndecided, routineOwed) {
+			return StatusPending
+		}
+		return irp.status
 	}
 	select {
 	case <-irp.done:
@@ -406,9 +418,16 @@ func (d *Device) roundTaken() {
 }
 
 // kick wakes the ISR goroutine: the chip's INTR line may have risen, input
-// arrived, or the next event moved.
+// arrived, or the next event moved. While a pass is running (on any
+// goroutine) it needs no wake: the goroutine in the pass looks at want
+// again before it lets go (see service), so a far end's acknowledgement
+// made inside our pass costs no hand-off.
 func (d *Device) kick() {
 	d.want.Store(true)
+	if !d.passMu.TryLock() {
+		return
+	}
+	d.passMu.Unlock()
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -455,11 +474,15 @@ func (d *Device) finish(a *afterUnlock) {
 	for _, irp := range a.complete {
 		d.traceComplete(irp)
 		close(irp.done)
+		if irp.OnComplete != nil && !irp.routine.CompareAndSwap(routineUndecided, routineNotOwed) {
+			irp.OnComplete(irp)
+		}
 	}
 	if a.kick {
 		d.kick()
 	}
 	a.complete, a.kick, a.settings = a.complete[:0], false, false
+	d.dpcs.Drain()
 }
 
 // Outputs reports the UART's modem control outputs at its pins.

@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/vcomd/vcomd/ioctl"
@@ -53,8 +54,16 @@ type IRP struct {
 	Input  any        // MajorDeviceControl: the IOCTL's input struct, if it has one
 	Buffer []byte     // MajorRead: where data goes; MajorWrite: what to send
 	Owner  uint64     // who issued it (a file object); MajorCleanup cancels this owner's requests
+	// OnComplete, if set, is the request's completion routine
+	// (IoSetCompletionRoutine): called once the request completes, if
+	// Submit returned StatusPending, on the goroutine that completed it,
+	// with no lock held. It must not block: it may run on a goroutine in
+	// the middle of an ISR pass. A request Submit completed at once gets
+	// no call; Submit's status says how it ended.
+	OnComplete func(*IRP)
 
 	// Set by the driver.
+	routine     atomic.Uint32 // who calls OnComplete: routineUndecided, ...
 	id          uint64
 	issued      time.Time
 	done        chan struct{}
@@ -66,6 +75,14 @@ type IRP struct {
 	queued   bool               // waiting in one of the device's queues
 	onCancel func(*afterUnlock) // takes a current IRP back from the ISR and completes it CANCELLED
 }
+
+// The handshake between Submit returning and the request completing, for
+// OnComplete: whichever of the two comes second decides.
+const (
+	routineUndecided uint32 = iota // Submit has not returned
+	routineOwed                    // Submit returned StatusPending: the completer calls OnComplete
+	routineNotOwed                 // completed before Submit returned: Submit reports it
+)
 
 // NewRead returns a read request for up to len(buf) bytes.
 func NewRead(buf []byte) *IRP { return &IRP{Major: MajorRead, Buffer: buf} }

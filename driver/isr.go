@@ -47,6 +47,7 @@ func (d *Device) service() {
 		}
 		for d.want.Swap(false) {
 			d.pass()
+			d.dpcs.Drain() // what the pass queued, on this goroutine
 		}
 		d.passMu.Unlock()
 	}
@@ -252,6 +253,12 @@ func (d *Device) runLocked(now time.Duration) {
 	s.inbox = s.inbox[:copy(s.inbox, s.inbox[i:])]
 	s.chip.Advance(now)
 	d.serviceLocked()
+	if ev, ok := s.chip.NextEvent(); ok && ev <= now {
+		// Servicing started something that is already due (at timing
+		// off a character loaded now also leaves now): carry on, rather
+		// than leave it to a timer that would fire at once.
+		d.runLocked(now)
+	}
 }
 
 // lineWaitsLocked reports whether a character must stay on the line for

@@ -186,6 +186,7 @@ func (d *Device) timerFired(slot *timerSlot, dpcObj *dpc.DPC) {
 	d.mu.Unlock()
 	if fire {
 		d.dpcs.Insert(dpcObj, nil, nil)
+		d.dpcs.Drain()
 	}
 }
 

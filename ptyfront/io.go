@@ -288,7 +288,7 @@ func (p *Port) sessions() {
 		switch {
 		case open && sess == nil:
 			owner++
-			sess = session.Open(p.ctx, p.dev, owner, p.master, session.Options{
+			sess = session.Open(p.ctx, p.dev, owner, masterOut{p.master}, session.Options{
 				ClosingWait: p.opts.ClosingWait,
 				Logger:      p.log.With().Str("pty", p.path).Logger(),
 			})
@@ -333,4 +333,42 @@ func (p *Port) closeSession(sess *session.Session) {
 	// because this port holds the slave open, and would lock everyone else
 	// out.
 	_ = control(p.slave, func(fd int) { _ = unix.IoctlSetInt(fd, unix.TIOCNXCL, 0) })
+}
+
+// masterOut is the pty master as the session's output, with the write
+// that does not wait which lets the session's pump run where its reads
+// complete (session.TryWriter).
+type masterOut struct{ *os.File }
+
+// TryWrite writes what the pty takes now; a full pty takes nothing.
+func (m masterOut) TryWrite(p []byte) (int, error) {
+	rc, err := m.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var werr error
+	err = rc.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			k, e := unix.Write(int(fd), p[n:])
+			if e == unix.EINTR {
+				continue
+			}
+			if e != nil {
+				if e != unix.EAGAIN {
+					werr = e
+				}
+				break
+			}
+			n += k
+		}
+		return true // what it took now, without waiting
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return n, fmt.Errorf("writing the pty master: %w", err)
+	}
+	return n, nil
 }

@@ -26,6 +26,15 @@ type Output interface {
 	SetWriteDeadline(t time.Time) error
 }
 
+// TryWriter is an Output that can also write without waiting: TryWrite
+// writes what the output takes now, and returns at once (0 and no error
+// when it takes nothing). With it the pump runs where its reads complete
+// (see relay), and a byte the device receives reaches the output with no
+// goroutine hand-off.
+type TryWriter interface {
+	TryWrite(p []byte) (int, error)
+}
+
 // Options configure a session.
 type Options struct {
 	// ClosingWait bounds how long the close waits for written data to
@@ -64,6 +73,7 @@ type Session struct {
 	ctx    context.Context // the pump's, ended by Close
 	stop   context.CancelFunc
 	done   chan struct{} // closed when the pump has returned
+	back   chan handBack // the relay gives the pump its work back
 
 	mu       sync.Mutex
 	held     bool
@@ -88,6 +98,7 @@ func Open(ctx context.Context, dev *driver.Device, owner uint64, out Output, opt
 		opts:    opts,
 		parent:  ctx,
 		done:    make(chan struct{}),
+		back:    make(chan handBack, 1),
 		resumed: make(chan struct{}),
 	}
 	s.report(s.call(ctx, &driver.IRP{Major: driver.MajorCreate, Owner: owner}), "open")
@@ -206,12 +217,19 @@ func (s *Session) report(err error, what string) {
 func (s *Session) pump() {
 	defer close(s.done)
 	buf := make([]byte, pumpSize)
+	tw, _ := s.out.(TryWriter)
 	for {
 		gen, ok := s.wait()
 		if !ok {
 			return
 		}
-		n, err := s.fill(buf, gen)
+		var n int
+		var err error
+		if tw != nil {
+			n, err = s.relay(buf, gen, tw)
+		} else {
+			n, err = s.fill(buf, gen)
+		}
 		if err != nil {
 			return
 		}
@@ -254,19 +272,20 @@ func (s *Session) wait() (gen uint64, ok bool) {
 // since gen. An error means the output failed.
 func (s *Session) fill(buf []byte, gen uint64) (int, error) {
 	n, more, _ := s.read(buf, gen, nil)
+	return s.fillMore(buf, gen, n, more)
+}
+
+// fillMore is fill after its first read, with n bytes in buf.
+func (s *Session) fillMore(buf []byte, gen uint64, n int, more bool) (int, error) {
 	for more && n < len(buf) {
 		q := s.dev.Queued()
 		if q == 0 {
 			break
 		}
-		wrote := false
 		var m int
+		var wrote bool
 		var err error
-		m, more, err = s.read(buf[n:n+min(q, len(buf)-n)], gen, func() error {
-			wrote = true
-			_, err := s.out.Write(buf[:n])
-			return err
-		})
+		m, more, wrote, err = s.readRest(buf, n, q, gen)
 		if err != nil {
 			return 0, err
 		}
@@ -277,6 +296,196 @@ func (s *Session) fill(buf []byte, gen uint64) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// readRest reads at most q bytes into buf after its first n, writing
+// those n to the output first if the read has to wait (see fill). It
+// reports how many it read, whether the pump may read on, and whether
+// it wrote the n.
+func (s *Session) readRest(buf []byte, n, q int, gen uint64) (m int, more, wrote bool, err error) {
+	m, more, err = s.read(buf[n:n+min(q, len(buf)-n)], gen, func() error {
+		wrote = true
+		_, err := s.out.Write(buf[:n])
+		return err
+	})
+	return m, more, wrote, err
+}
+
+// handBack is what the relay leaves the pump: n bytes in its buffer still
+// to go to the output, a read still pending after them (a purge emptied
+// the typeahead under it), or the output's error.
+type handBack struct {
+	n    int
+	read *driver.IRP
+	err  error
+}
+
+// relay is fill and the pump's write, run as completion routines on
+// whatever goroutine completes the pump's reads (an ISR pass, a DPC):
+// a read completes, what the typeahead holds is read after it, the lot
+// goes to the output with TryWrite, and the next read is submitted, in
+// the same requests as fill's. The pump goroutine waits meanwhile. It
+// gets its work back when something needs waiting for (the output is
+// full, a purge left a read pending, the session is held, discarded or
+// closing) and carries on from there as fill would.
+func (s *Session) relay(buf []byte, gen uint64, tw TryWriter) (int, error) {
+	r := &relayRun{s: s, buf: buf, gen: gen, out: tw}
+	r.next()
+	var hb handBack
+	select {
+	case hb = <-s.back:
+	case <-s.ctx.Done():
+		s.mu.Lock()
+		cur := s.curRead
+		s.mu.Unlock()
+		if cur != nil {
+			s.dev.Cancel(cur) // its routine hands back
+		}
+		hb = <-s.back
+	}
+	if hb.err != nil || hb.read == nil {
+		return hb.n, hb.err
+	}
+	// A read of the typeahead had to wait: write what came before it,
+	// then wait for it, as fill does.
+	n, wrote := hb.n, false
+	if s.deliverable(gen) {
+		wrote = true
+		if _, err := s.out.Write(buf[:n]); err != nil {
+			s.dev.Cancel(hb.read)
+			<-hb.read.Done()
+			return 0, err
+		}
+	}
+	m, more := s.await(hb.read)
+	if wrote {
+		n = copy(buf, buf[n:n+m])
+	} else {
+		n += m
+	}
+	return s.fillMore(buf, gen, n, more)
+}
+
+// relayRun is one relay's state; only one goroutine at a time runs it.
+type relayRun struct {
+	s   *Session
+	buf []byte
+	gen uint64
+	out TryWriter
+}
+
+// next submits the read that waits for the first byte, and goes on with
+// every one that completes at once.
+func (r *relayRun) next() {
+	for {
+		irp, st, ok := r.s.submit(r.buf, r.gen, r.done)
+		if !ok {
+			r.s.back <- handBack{}
+			return
+		}
+		if st == driver.StatusPending {
+			return // its completion routine goes on
+		}
+		if !r.deliver(irp) {
+			return
+		}
+	}
+}
+
+// done is the first read's completion routine.
+func (r *relayRun) done(irp *driver.IRP) {
+	r.s.settled(irp)
+	if r.deliver(irp) {
+		r.next()
+	}
+}
+
+// deliver takes a completed first read, reads what the typeahead holds
+// after it, and writes the lot. It reports whether all went out, so the
+// next read may go; if not, it has handed the pump its work.
+func (r *relayRun) deliver(first *driver.IRP) bool {
+	s, buf := r.s, r.buf
+	n := len(first.Data())
+	if !first.Status().OK() {
+		s.back <- handBack{n: n}
+		return false
+	}
+	for n < len(buf) {
+		q := s.dev.Queued()
+		if q == 0 {
+			break
+		}
+		irp, st, ok := s.submit(buf[n:n+min(q, len(buf)-n)], r.gen, nil)
+		if !ok {
+			s.back <- handBack{n: n}
+			return false
+		}
+		if st == driver.StatusPending {
+			s.back <- handBack{n: n, read: irp}
+			return false
+		}
+		n += len(irp.Data())
+		if !irp.Status().OK() {
+			s.back <- handBack{n: n}
+			return false
+		}
+	}
+	if !s.deliverable(r.gen) {
+		s.back <- handBack{n: n}
+		return false
+	}
+	w, err := r.out.TryWrite(buf[:n])
+	if err != nil {
+		s.back <- handBack{err: err}
+		return false
+	}
+	if w < n {
+		s.back <- handBack{n: copy(buf, buf[w:n])}
+		return false
+	}
+	return true
+}
+
+// submit submits a read for the relay, with routine as its completion
+// routine, under the session's lock as read does; not ok when the
+// session is held, discarded since gen or closing.
+func (s *Session) submit(buf []byte, gen uint64, routine func(*driver.IRP)) (*driver.IRP, driver.Status, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held || s.discards != gen || s.ctx.Err() != nil {
+		return nil, 0, false
+	}
+	r := driver.NewRead(buf)
+	r.Owner = s.owner
+	r.OnComplete = routine
+	st := s.dev.Submit(r)
+	if st == driver.StatusPending {
+		s.curRead = r
+	}
+	return r, st, true
+}
+
+// settled forgets a completed read that Hold and Discard may have had to
+// take back.
+func (s *Session) settled(r *driver.IRP) {
+	s.mu.Lock()
+	if s.curRead == r {
+		s.curRead = nil
+	}
+	s.mu.Unlock()
+}
+
+// await waits for a pending read, cancelling it if the session closes,
+// and reports what it got and whether it ended well.
+func (s *Session) await(r *driver.IRP) (int, bool) {
+	select {
+	case <-r.Done():
+	case <-s.ctx.Done():
+		s.dev.Cancel(r)
+		<-r.Done()
+	}
+	s.settled(r)
+	return len(r.Data()), r.Status().OK()
 }
 
 // read reads into buf and reports how many bytes it got, and whether the
