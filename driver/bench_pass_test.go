@@ -51,13 +51,12 @@ func benchSend(b *testing.B, baud uint32) {
 			d.Submit(NewWrite(data))
 		}
 	}
-	var signals []uart16550.Signal
 	chars := 0
 	count := func(_ time.Duration, s []uart16550.Signal) { chars += benchChars(s) }
 	topUp()
 	start := d.benchNow()
 	// A millisecond first, so that the line is busy when timing starts.
-	signals = d.benchPasses(b, start+time.Millisecond, signals, count)
+	d.passes(b, start+time.Millisecond, count)
 	start += time.Millisecond
 	chars = 0
 	passes := d.benchPassCount()
@@ -67,11 +66,14 @@ func benchSend(b *testing.B, baud uint32) {
 	b.ResetTimer()
 	for i := range b.N {
 		topUp()
-		signals = d.benchPasses(b, start+time.Duration(i+1)*time.Millisecond, signals, count)
+		d.passes(b, start+time.Duration(i+1)*time.Millisecond, count)
 	}
 	b.StopTimer()
 	runtime.ReadMemStats(&m1)
-	if want := float64(b.N) * float64(baud) / 10_000; float64(chars) < want*0.99-1 || float64(chars) > want*1.01+1 {
+	// A pass may run up to a quantum after the characters it takes left:
+	// those at the ends of the run may be counted an op early or late.
+	want := float64(b.N) * float64(baud) / 10_000
+	if slack := want/100 + float64(baud)/5_000 + 1; float64(chars) < want-slack || float64(chars) > want+slack {
 		b.Fatalf("%d characters in %d ms of line, want about %.0f", chars, b.N, want)
 	}
 	benchReport(b, chars, m1.Mallocs-m0.Mallocs, d.benchPassCount()-passes)
@@ -115,14 +117,13 @@ func benchReceive(b *testing.B, baud uint32) {
 			batches = append(batches, batch{at, from, len(recorded)})
 		}
 	}
-	var signals []uart16550.Signal
 	t0 := s.benchNow() + time.Millisecond
 	for t := s.benchNow(); t < t0+benchPeriod; {
 		if s.OutputQueued() < 4*perMs+64 {
 			s.Submit(NewWrite(data))
 		}
 		t += time.Millisecond
-		signals = s.benchPasses(b, t, signals, func(at time.Duration, sg []uart16550.Signal) {
+		s.passes(b, t, func(at time.Duration, sg []uart16550.Signal) {
 			if at > t0 {
 				record(at, sg)
 			}
@@ -143,7 +144,6 @@ func benchReceive(b *testing.B, baud uint32) {
 		}
 	}
 	var scratch []Input
-	var rsignals []uart16550.Signal
 	chars, cur := 0, 0
 	shift := time.Duration(0) // benchPeriod times the rounds played so far
 	received0, passes := r.benchReceived(), r.benchPassCount()
@@ -161,35 +161,19 @@ func benchReceive(b *testing.B, baud uint32) {
 				break
 			}
 			// The receiver's own wake-ups before the kick.
-			rsignals = r.benchPasses(b, at-1, rsignals, nil)
+			r.passes(b, at-1, nil)
 			scratch = scratch[:0]
 			for _, in := range recorded[bt.from:bt.to] {
 				in.At += shift
 				chars += max(1, len(in.Data))
 				scratch = append(scratch, in)
 			}
-			r.mu.Lock()
-			r.inputLocked(nil, scratch...)
-			r.runLocked(at)
-			rsignals = r.s.chip.TakeSignals(rsignals[:0])
-			var filled *IRP
-			if r.s.readDone {
-				filled = r.s.curRead
-			}
-			r.mu.Unlock()
-			if filled != nil {
-				// CompleteReadDpc starts the next read. Line time runs
-				// here far faster than the wall clock, and the DPC
-				// goroutine's wait for a CPU would overrun the typeahead
-				// meanwhile: wait for it, as for a DPC that runs within
-				// the microseconds it takes on Windows.
-				<-filled.Done()
-			}
+			r.kicked(at, scratch)
 			if cur++; cur == len(batches) {
 				cur, shift = 0, shift+benchPeriod
 			}
 		}
-		rsignals = r.benchPasses(b, until, rsignals, nil)
+		r.passes(b, until, nil)
 	}
 	b.StopTimer()
 	runtime.ReadMemStats(&m1)
@@ -218,12 +202,23 @@ func benchReport(b *testing.B, chars int, mallocs, passes uint64) {
 	b.ReportMetric(float64(passes)/lineSeconds, "passes/s")
 }
 
-// newBenchDevice is a device opened at baud whose ISR goroutine has been
-// stopped: the benchmark runs its passes instead. Its epoch is far in the
-// future, so that the present (vnow) is always behind the chip's clock
-// and a request's register access happens at the chip's time, the last
-// pass's, instead of moving the clock on.
-func newBenchDevice(b *testing.B, name string, baud uint32) *Device {
+// benchISR is a device whose ISR goroutine has been stopped: the
+// benchmark runs its passes instead, on its own goroutine.
+type benchISR struct {
+	*Device
+	signals []uart16550.Signal
+	// What the last pass left for the completion DPCs, to see what the
+	// next one adds.
+	writeDone bool
+	written   int
+}
+
+// newBenchDevice is a device opened at baud, for the benchmark to be its
+// ISR goroutine. Its epoch is far in the future, so that the present
+// (vnow) is always behind the chip's clock and a request's register access
+// happens at the chip's time, the last pass's, instead of moving the clock
+// on.
+func newBenchDevice(b *testing.B, name string, baud uint32) *benchISR {
 	b.Helper()
 	d := New(Options{Name: name, Epoch: time.Now().Add(1000 * time.Hour)})
 	close(d.stop)
@@ -234,15 +229,15 @@ func newBenchDevice(b *testing.B, name string, baud uint32) *Device {
 			b.Fatalf("%s %s: %v", irp.Major, irp.Code, st)
 		}
 	}
-	return d
+	return &benchISR{Device: d}
 }
 
-// benchPasses runs the ISR passes the device's wake policy asks for up to
+// passes runs the ISR passes the device's wake policy asks for up to
 // until, each at its virtual instant, as the ISR goroutine's select on its
-// timer and its wake channel would, taking what the chip sent after
-// each and handing it to each (if not nil). It returns the signals slice
-// for reuse.
-func (d *Device) benchPasses(b *testing.B, until time.Duration, signals []uart16550.Signal, each func(time.Duration, []uart16550.Signal)) []uart16550.Signal {
+// timer and its wake channel would, taking what the chip sent after each
+// and handing it to each (if not nil).
+func (x *benchISR) passes(b *testing.B, until time.Duration, each func(time.Duration, []uart16550.Signal)) {
+	d := x.Device
 	last, stuck := time.Duration(-1), 0
 	for {
 		// A kick (a request that raised INTR, a DPC that made room) wakes
@@ -260,13 +255,12 @@ func (d *Device) benchPasses(b *testing.B, until time.Duration, signals []uart16
 		}
 		if !ok || at > until {
 			d.mu.Unlock()
-			return signals
+			return
 		}
 		d.runLocked(at)
-		signals = d.s.chip.TakeSignals(signals[:0])
-		d.mu.Unlock()
+		x.afterPassLocked()
 		if each != nil {
-			each(at, signals)
+			each(at, x.signals)
 		}
 		if at == last {
 			if stuck++; stuck > 1000 {
@@ -275,6 +269,43 @@ func (d *Device) benchPasses(b *testing.B, until time.Duration, signals []uart16
 		} else {
 			last, stuck = at, 0
 		}
+	}
+}
+
+// kicked is the pass a far end's Transmit causes: in arrive at the
+// inbox, and the pass runs at their instant.
+func (x *benchISR) kicked(at time.Duration, in []Input) {
+	d := x.Device
+	d.mu.Lock()
+	d.inputLocked(nil, in...)
+	d.runLocked(at)
+	x.afterPassLocked()
+}
+
+// afterPassLocked ends a pass: it takes what the chip sent and releases
+// the lock, then does what the ISR goroutine does when the pass queued a
+// completion DPC, which is finish its locked section: that is where a
+// queue that runs its DPCs on the goroutine of the pass runs them. A read
+// the pass filled is waited for, since CompleteReadDpc starts the next
+// read: line time runs here far faster than the wall clock, and a DPC
+// goroutine's wait for a CPU would overrun the typeahead meanwhile (on
+// Windows the DPC runs within microseconds).
+func (x *benchISR) afterPassLocked() {
+	d := x.Device
+	s := &d.s
+	x.signals = s.chip.TakeSignals(x.signals[:0])
+	var filled *IRP
+	if s.readDone {
+		filled = s.curRead
+	}
+	queued := filled != nil || (s.writeDone && !x.writeDone) || len(s.written) > x.written
+	x.writeDone, x.written = s.writeDone, len(s.written)
+	d.mu.Unlock()
+	if queued {
+		d.locked(func(*afterUnlock) {})
+	}
+	if filled != nil {
+		<-filled.Done()
 	}
 }
 
