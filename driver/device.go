@@ -19,8 +19,9 @@ const DefaultQueueSize = 4096
 
 // Wire is what the UART's pins are connected to. Transmit gets what the
 // chip put on its pins, in order and stamped with virtual time; it is
-// called from the ISR goroutine with no lock held and must not block for
-// long (hand the signals on, do not wait for the far end).
+// called from an ISR pass, on whichever goroutine runs it, never for one
+// device from two goroutines at once, with no lock held; it must not block
+// for long (hand the signals on, do not wait for the far end).
 //
 // The signals slice is the ISR's and is reused for the next call as soon
 // as Transmit returns: a wire that hands signals to another goroutine
@@ -294,7 +295,7 @@ func (d *Device) Cancel(irp *IRP) bool {
 // in time order.
 func (d *Device) Input(in ...Input) { d.InputThen(nil, in...) }
 
-// InputThen is Input, and calls done (from the ISR goroutine, with no lock
+// InputThen is Input, and calls done (from an ISR pass, with no lock
 // held) once every one of in has been applied. A Wire passes its taken
 // callback here. If the device is closed first, done is called by Close.
 func (d *Device) InputThen(done func(), in ...Input) {

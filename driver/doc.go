@@ -5,30 +5,35 @@
 // Requests arrive as IRPs (Device.Submit). Reads, writes, wait-mask
 // requests and purges each have their own queue and one current request, as
 // in Serial.sys; every other IOCTL completes at once. The chip is serviced
-// by an interrupt goroutine that plays the ISR, and the ISR never completes
-// a request: it moves bytes between the chip's FIFOs and the driver's
-// buffers and queues CustomDpc objects (package dpc) that do.
+// by ISR passes, and the ISR never completes a request: it moves bytes
+// between the chip's FIFOs and the driver's buffers and queues CustomDpc
+// objects (package dpc) that do. A pass runs on the device's interrupt
+// goroutine (woken by its timer or a kick), or on the goroutine that
+// raised the interrupt (InputHere, SubmitHere), one goroutine at a time;
+// the DPCs it queued then run on that same goroutine once the interrupt
+// lock is released, as Windows runs a DPC on the processor whose ISR
+// queued it.
 //
 //	Submit(IRP) ─> queue ─> Start routine ─┐         (dispatch, any goroutine)
 //	                                       │ hands the request to the ISR
 //	                                       v
-//	timer / line input / INTR ─> ISR goroutine: catch the chip up to now,
+//	timer / line input / INTR ─> ISR pass:   catch the chip up to now,
 //	                             loop on IIR: LSR errors, RX FIFO ->
 //	                             typeahead or the read's buffer, TX FIFO <-
 //	                             XON/XOFF, immediate char, write data,
 //	                             MSR -> holds and events
 //	                                       │ KeInsertQueueDpc
 //	                                       v
-//	DPC goroutine: CompleteRead, CompleteWrite, CommWait, Purge, CommError,
-//	               and the timer DPCs (read total/interval, write total)
+//	DPC drain:     CompleteRead, CompleteWrite, CommWait, Purge, CommError,
+//	(same goroutine) and the timer DPCs (read total/interval, write total)
 //	                                       │ complete, start next
 //	                                       v
-//	                                IRP.Done closed, trace event
+//	                      IRP.Done closed, trace event, IRP.OnComplete
 //
 // Locking: Serial.sys has a device lock (queues, current requests) and an
 // interrupt lock (ISR state). In user space there is no interrupt level to
 // protect, so one mutex per device, the interrupt lock, guards the chip and
-// all driver state; the ISR goroutine, DPC routines and dispatch all take
+// all driver state; ISR passes, DPC routines and dispatch all take
 // it. Completions and trace callbacks run after it is released, never
 // under it, so a completion callback may submit the next request. Since
 // everything that can finish a request runs under that one lock, the
@@ -44,7 +49,8 @@
 // processing, damaged characters and character events go one at a time.
 //
 // Time: the chip runs in virtual time measured from the device's creation.
-// The ISR goroutine arms a timer only for the chip's next event, so an
-// idle port costs nothing. Tests run devices inside testing/synctest, where
+// The interrupt goroutine arms a timer only for the chip's next event, so
+// an idle port costs nothing; at realistic timing a quantum later (see
+// lineQuantum), servicing the interval's interrupts in virtual time. Tests run devices inside testing/synctest, where
 // that timer runs on the bubble's fake clock.
 package driver

@@ -22,7 +22,7 @@ func (d *Device) OutputHeld() bool {
 	return d.s.txHolding&txFlowHolds != 0
 }
 
-// NotifyOutputBelow arranges for fn to run once, on the ISR goroutine with
+// NotifyOutputBelow arranges for fn to run once, from an ISR pass with
 // no lock held, when fewer than n bytes wait to be loaded into the UART.
 // It replaces an earlier request. If fewer than n wait already it does
 // not arm, and reports false: the caller goes on at once. fn must not
