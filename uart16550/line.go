@@ -237,20 +237,19 @@ func (u *UART) Now() time.Duration { return u.now }
 // false when nothing will happen until a register access or an input does
 // it, so a driver can sleep without a timer.
 func (u *UART) NextEvent() (at time.Duration, ok bool) {
-	consider := func(t time.Duration) {
-		if !ok || t < at {
+	// Written out rather than with a helper closure: a busy transmitter
+	// calls this once per character.
+	if u.tsrBusy {
+		at, ok = u.tsrEnd, true
+	}
+	if u.breakLevel && !u.breakDone {
+		if t := u.breakSince + u.charTime; !ok || t < at {
 			at, ok = t, true
 		}
 	}
-	if u.tsrBusy {
-		consider(u.tsrEnd)
-	}
-	if u.breakLevel && !u.breakDone {
-		consider(u.breakSince + u.charTime)
-	}
 	if u.fifoMode() && u.ier&IERRxData != 0 && !u.rx.empty() && u.rx.len() < u.trigger {
-		if t := u.rxTimeoutAt(); t > u.now {
-			consider(t)
+		if t := u.rxTimeoutAt(); t > u.now && (!ok || t < at) {
+			at, ok = t, true
 		}
 	}
 	if ok && at < u.now {

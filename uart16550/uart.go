@@ -70,6 +70,8 @@ type UART struct {
 	fmt      Format
 	charTime time.Duration // truncated; for timeouts and break detection
 	charNum  uint64        // exact character time in 1/clockHz ns, for pacing
+	charQ    uint64        // charNum in whole nanoseconds ...
+	charR    uint64        // ... and what is left, in 1/clockHz ns
 	signals  []Signal
 	counters Counters
 }
@@ -258,12 +260,23 @@ func (u *UART) loadTSR(at time.Duration) {
 	if at == u.tsrEnd {
 		frac = u.tsrFrac
 	}
-	total := u.charNum + frac
-	u.tsrEnd = at + time.Duration(total/uint64(u.clockHz))
-	u.tsrFrac = total % uint64(u.clockHz)
+	u.tsrEnd, u.tsrFrac = addChar(at, frac, u.charQ, u.charR, uint64(u.clockHz))
 	if u.tx.empty() {
 		u.threLatch = true
 	}
+}
+
+// addChar is the exact end of a character of q ns and r/clock ns that
+// starts at at plus frac/clock ns (frac < clock): end plus its own
+// fraction. It is at + (frac + q*clock + r)/clock without the division,
+// which a busy line would otherwise pay per character.
+func addChar(at time.Duration, frac, q, r, clock uint64) (time.Duration, uint64) {
+	end := at + time.Duration(q)
+	if frac += r; frac >= clock {
+		frac -= clock
+		end++
+	}
+	return end, frac
 }
 
 func (u *UART) writeIER(v byte) {
@@ -454,5 +467,6 @@ func (u *UART) updateTiming() {
 		u.charTime = u.fmt.CharTime()
 		u.charNum = u.fmt.charCycles() * uint64(time.Second)
 	}
+	u.charQ, u.charR = u.charNum/uint64(u.clockHz), u.charNum%uint64(u.clockHz)
 	u.updateBreakInput()
 }
