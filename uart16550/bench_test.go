@@ -64,12 +64,23 @@ func BenchmarkFIFORun(b *testing.B) {
 // timing: each op is one millisecond of line (refill the TX FIFO, Advance
 // over the millisecond, TakeSignals), at 115200 from the standard clock
 // and at 4 Mbaud from a 64 MHz one, 8N1, with a FIFO deep enough never to
-// run dry within the millisecond. ns/char is per character that left.
+// run dry within the millisecond: byte-wise (a SignalChar each), with
+// TimedRuns (one run, its Data allocated) and with ReuseRunData too.
+// ns/char is per character that left.
 func BenchmarkRealisticRun(b *testing.B) {
 	for _, rate := range benchRates {
-		b.Run(rate.name+"/bytewise", func(b *testing.B) {
-			benchmarkRealisticRun(b, rate.clock, Options{})
-		})
+		for _, mode := range []struct {
+			name string
+			opts Options
+		}{
+			{"bytewise", Options{}},
+			{"runs", Options{TimedRuns: true}},
+			{"runs-reuse", Options{TimedRuns: true, ReuseRunData: true}},
+		} {
+			b.Run(rate.name+"/"+mode.name, func(b *testing.B) {
+				benchmarkRealisticRun(b, rate.clock, mode.opts)
+			})
+		}
 	}
 }
 
@@ -116,34 +127,103 @@ func benchmarkRealisticRun(b *testing.B, clock uint32, opts Options) {
 
 // BenchmarkRealisticReceive measures a receiver at realistic timing taking
 // one millisecond of back-to-back characters per op (115200 and 4 Mbaud,
-// 8N1, as a transmitter timed them), each Received at its own end, then
-// reading the FIFO in bulk. ns/char is per character received.
+// 8N1, as a TimedRuns transmitter timed them), then reading the FIFO in
+// bulk: byte-wise (Advance to each character's end and Receive it) and
+// with ReceiveSpaced (the whole run in one call: no interrupt is enabled
+// at the trigger the millisecond reaches). ns/char is per character
+// received.
 func BenchmarkRealisticReceive(b *testing.B) {
 	for _, rate := range benchRates {
-		b.Run(rate.name+"/bytewise", func(b *testing.B) {
-			var chips [2]*UART
-			for i := range chips {
-				chips[i] = New(Options{FIFODepth: 1024, ClockHz: rate.clock})
-				chips[i].Write(LCR, LCRDLAB)
-				chips[i].Write(DLL, 1)
-				chips[i].Write(LCR, 0x03)
-				chips[i].Write(FCR, FCREnable|FCRTrigger14)
-				chips[i].Write(IER, IERRxData)
+		for _, spaced := range []bool{false, true} {
+			name := rate.name + "/bytewise"
+			if spaced {
+				name = rate.name + "/spaced"
 			}
-			tx, rx := chips[0], chips[1]
-			tx.WriteTHR(pattern(1024, 0))
-			tx.Advance(time.Millisecond)
-			line := tx.TakeSignals(nil)
-			got := make([]byte, 1024)
+			b.Run(name, func(b *testing.B) {
+				benchmarkRealisticReceive(b, rate.clock, spaced)
+			})
+		}
+	}
+}
+
+func benchmarkRealisticReceive(b *testing.B, clock uint32, spaced bool) {
+	var chips [2]*UART
+	for i := range chips {
+		chips[i] = New(Options{FIFODepth: 1024, ClockHz: clock, TimedRuns: true})
+		chips[i].Write(LCR, LCRDLAB)
+		chips[i].Write(DLL, 1)
+		chips[i].Write(LCR, 0x03)
+		chips[i].Write(FCR, FCREnable|FCRTrigger14)
+		chips[i].Write(IER, IERRxData)
+	}
+	tx, rx := chips[0], chips[1]
+	tx.WriteTHR(pattern(1024, 0))
+	tx.Advance(time.Millisecond)
+	run := tx.TakeSignals(nil)[0]
+	got := make([]byte, 1024)
+	chars := 0
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s := run
+		s.At += time.Duration(i) * time.Millisecond
+		if spaced {
+			rx.ReceiveSpaced(s, 0, len(s.Data), 0)
+		} else {
+			for k, c := range s.Data {
+				rx.Advance(s.End(k))
+				rx.Receive(c, 0)
+			}
+		}
+		chars += rx.ReadRBR(got)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(chars), "ns/char")
+}
+
+// BenchmarkRealisticRunUntil is BenchmarkRealisticRun/4M with the
+// transmitter's THRE interrupt enabled, stepped with RunUntil, and an ISR
+// refilling a 16-byte FIFO at each THRE (as a driver does): ns/char is
+// per character that left.
+func BenchmarkRealisticRunUntil(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		opts Options
+	}{
+		{"bytewise", Options{}},
+		{"runs-reuse", Options{TimedRuns: true, ReuseRunData: true}},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			u := fastChip(64_000_000, mode.opts)
+			u.Write(IER, IERTxEmpty)
+			u.Write(MCR, MCROUT2)
+			data := pattern(16, 0)
+			var signals []Signal
 			chars := 0
 			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				off := time.Duration(i) * time.Millisecond
-				for _, s := range line {
-					rx.Advance(s.At + off)
-					rx.Receive(s.Char, 0)
+			for b.Loop() {
+				end := u.Now() + time.Millisecond
+				for {
+					for u.INTR() {
+						if u.Read(IIR)&iirIDMask == IIRTxEmpty {
+							u.WriteTHR(data)
+						}
+					}
+					if mode.opts.TimedRuns {
+						if !u.RunUntil(end) {
+							break
+						}
+						continue
+					}
+					at, ok := u.NextEvent()
+					if !ok || at > end {
+						u.Advance(end)
+						break
+					}
+					u.Advance(at)
 				}
-				chars += rx.ReadRBR(got)
+				signals = u.TakeSignals(signals[:0])
+				for _, s := range signals {
+					chars += max(1, len(s.Data))
+				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(chars), "ns/char")
 		})
