@@ -1,6 +1,9 @@
 package uart16550
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // BenchmarkCharacterPath measures one character's whole trip in realistic
 // timing at 115200 8N1: THR write on one chip, the shift register finishing
@@ -54,5 +57,175 @@ func BenchmarkFIFORun(b *testing.B) {
 		if rx.ReadRBR(got) != depth {
 			b.Fatal("characters lost")
 		}
+	}
+}
+
+// BenchmarkRealisticRun measures a transmitter kept busy at realistic
+// timing: each op is one millisecond of line (refill the TX FIFO, Advance
+// over the millisecond, TakeSignals), at 115200 from the standard clock
+// and at 4 Mbaud from a 64 MHz one, 8N1, with a FIFO deep enough never to
+// run dry within the millisecond: byte-wise (a SignalChar each), with
+// TimedRuns (one run, its Data allocated) and with ReuseRunData too.
+// ns/char is per character that left.
+func BenchmarkRealisticRun(b *testing.B) {
+	for _, rate := range benchRates {
+		for _, mode := range []struct {
+			name string
+			opts Options
+		}{
+			{"bytewise", Options{}},
+			{"runs", Options{TimedRuns: true}},
+			{"runs-reuse", Options{TimedRuns: true, ReuseRunData: true}},
+		} {
+			b.Run(rate.name+"/"+mode.name, func(b *testing.B) {
+				benchmarkRealisticRun(b, rate.clock, mode.opts)
+			})
+		}
+	}
+}
+
+// benchRates are 115200 from the PC clock and 4 Mbaud from 64 MHz, both
+// at divisor 1.
+var benchRates = []struct {
+	name  string
+	clock uint32
+}{
+	{"115200", ClockHz},
+	{"4M", 64_000_000},
+}
+
+func benchmarkRealisticRun(b *testing.B, clock uint32, opts Options) {
+	opts.FIFODepth, opts.ClockHz = 1024, clock
+	u := New(opts)
+	u.Write(LCR, LCRDLAB)
+	u.Write(DLL, 1)
+	u.Write(LCR, 0x03)
+	u.Write(FCR, FCREnable)
+	data := pattern(opts.FIFODepth, 0)
+	var signals []Signal
+	chars := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		u.WriteTHR(data)
+		u.Advance(u.Now() + time.Millisecond)
+		signals = u.TakeSignals(signals[:0])
+		for _, s := range signals {
+			switch s.Kind {
+			case SignalChar:
+				chars++
+			case SignalChars:
+				chars += len(s.Data)
+			}
+		}
+	}
+	if chars == 0 {
+		b.Fatal("nothing sent")
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(chars), "ns/char")
+	b.ReportMetric(float64(chars)/float64(b.N), "chars/op")
+}
+
+// BenchmarkRealisticReceive measures a receiver at realistic timing taking
+// one millisecond of back-to-back characters per op (115200 and 4 Mbaud,
+// 8N1, as a TimedRuns transmitter timed them), then reading the FIFO in
+// bulk: byte-wise (Advance to each character's end and Receive it) and
+// with ReceiveSpaced (the whole run in one call: no interrupt is enabled
+// at the trigger the millisecond reaches). ns/char is per character
+// received.
+func BenchmarkRealisticReceive(b *testing.B) {
+	for _, rate := range benchRates {
+		for _, spaced := range []bool{false, true} {
+			name := rate.name + "/bytewise"
+			if spaced {
+				name = rate.name + "/spaced"
+			}
+			b.Run(name, func(b *testing.B) {
+				benchmarkRealisticReceive(b, rate.clock, spaced)
+			})
+		}
+	}
+}
+
+func benchmarkRealisticReceive(b *testing.B, clock uint32, spaced bool) {
+	var chips [2]*UART
+	for i := range chips {
+		chips[i] = New(Options{FIFODepth: 1024, ClockHz: clock, TimedRuns: true})
+		chips[i].Write(LCR, LCRDLAB)
+		chips[i].Write(DLL, 1)
+		chips[i].Write(LCR, 0x03)
+		chips[i].Write(FCR, FCREnable|FCRTrigger14)
+		chips[i].Write(IER, IERRxData)
+	}
+	tx, rx := chips[0], chips[1]
+	tx.WriteTHR(pattern(1024, 0))
+	tx.Advance(time.Millisecond)
+	run := tx.TakeSignals(nil)[0]
+	got := make([]byte, 1024)
+	chars := 0
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s := run
+		s.At += time.Duration(i) * time.Millisecond
+		if spaced {
+			rx.ReceiveSpaced(s, 0, len(s.Data), 0)
+		} else {
+			for k, c := range s.Data {
+				rx.Advance(s.End(k))
+				rx.Receive(c, 0)
+			}
+		}
+		chars += rx.ReadRBR(got)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(chars), "ns/char")
+}
+
+// BenchmarkRealisticRunUntil is BenchmarkRealisticRun/4M with the
+// transmitter's THRE interrupt enabled, stepped with RunUntil, and an ISR
+// refilling a 16-byte FIFO at each THRE (as a driver does): ns/char is
+// per character that left.
+func BenchmarkRealisticRunUntil(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		opts Options
+	}{
+		{"bytewise", Options{}},
+		{"runs-reuse", Options{TimedRuns: true, ReuseRunData: true}},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			u := fastChip(64_000_000, mode.opts)
+			u.Write(IER, IERTxEmpty)
+			u.Write(MCR, MCROUT2)
+			data := pattern(16, 0)
+			var signals []Signal
+			chars := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				end := u.Now() + time.Millisecond
+				for {
+					for u.INTR() {
+						if u.Read(IIR)&iirIDMask == IIRTxEmpty {
+							u.WriteTHR(data)
+						}
+					}
+					if mode.opts.TimedRuns {
+						if !u.RunUntil(end) {
+							break
+						}
+						continue
+					}
+					at, ok := u.NextEvent()
+					if !ok || at > end {
+						u.Advance(end)
+						break
+					}
+					u.Advance(at)
+				}
+				signals = u.TakeSignals(signals[:0])
+				for _, s := range signals {
+					chars += max(1, len(s.Data))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(chars), "ns/char")
+		})
 	}
 }

@@ -151,7 +151,7 @@ func fill(flags []byte, f byte) {
 func (u *UART) finishTxRun() {
 	at := u.tsrEnd
 	first := u.runAt(at, u.tsrFormat, 1+u.tx.len())
-	first.Data = append(first.Data, u.tsrData)
+	u.appendRunByte(first, u.tsrData)
 	sent := uint64(1)
 	if n := u.tx.len(); n > 0 {
 		// Each is loaded at this instant with the present format, and
@@ -159,15 +159,8 @@ func (u *UART) finishTxRun() {
 		run := u.runAt(at, u.fmt, n)
 		mask := u.dataMask()
 		a, b := u.tx.oldest(n)
-		for _, span := range [2][]byte{a, b} {
-			if mask == 0xFF {
-				run.Data = append(run.Data, span...)
-				continue
-			}
-			for _, c := range span {
-				run.Data = append(run.Data, c&mask)
-			}
-		}
+		u.appendRun(run, a, mask)
+		u.appendRun(run, b, mask)
 		u.tx.drop(n)
 		u.tsrData = run.Data[len(run.Data)-1]
 		u.tsrFormat = u.fmt
@@ -179,14 +172,19 @@ func (u *UART) finishTxRun() {
 }
 
 // runAt returns the SignalChars that characters finishing at at with
-// format f join: the last signal if it is such a run, else a new one with
-// room for n characters.
+// format f join: the last signal if it is such a run (one at timing off,
+// Step 0: a TimedRuns run's later characters end after its At), else a new
+// one with room for n characters.
 func (u *UART) runAt(at time.Duration, f Format, n int) *Signal {
 	if k := len(u.signals); k > 0 {
-		if last := &u.signals[k-1]; last.Kind == SignalChars && last.At == at && last.Format == f {
+		if last := &u.signals[k-1]; last.Kind == SignalChars && last.Step == 0 && last.At == at && last.Format == f {
 			return last
 		}
 	}
-	u.signals = append(u.signals, Signal{At: at, Kind: SignalChars, Format: f, Data: make([]byte, 0, n)})
+	s := Signal{At: at, Kind: SignalChars, Format: f}
+	if !u.reuseRuns {
+		s.Data = make([]byte, 0, n)
+	}
+	u.signals = append(u.signals, s)
 	return &u.signals[len(u.signals)-1]
 }

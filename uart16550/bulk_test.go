@@ -16,9 +16,12 @@ type twins struct {
 	thrWrites uint64 // THR writes on bulk, for checkInvariants
 }
 
-func newTwins(depth int, instant bool) *twins {
+// newTwins makes the pair. mode's bit 0 gives the bulk chip TimedRuns as
+// well, bit 1 ReuseRunData: neither may change anything but how the
+// characters on the wire are grouped.
+func newTwins(depth int, instant bool, mode byte) *twins {
 	return &twins{
-		bulk: New(Options{FIFODepth: depth, Instant: instant, CharRuns: true}),
+		bulk: New(Options{FIFODepth: depth, Instant: instant, CharRuns: true, TimedRuns: mode&1 != 0, ReuseRunData: mode&2 != 0}),
 		ref:  New(Options{FIFODepth: depth, Instant: instant}),
 	}
 }
@@ -93,7 +96,9 @@ func (w *twins) check() error {
 		return fmt.Errorf("wire:\n bulk %+v\n byte-wise %+v", got, want)
 	}
 	a, b := *w.bulk, *w.ref
-	a.charRuns, a.signals, b.signals = false, nil, nil
+	a.charRuns, a.timedRuns, a.reuseRuns = false, false, false
+	a.signals, b.signals, a.runData, b.runData = nil, nil, nil, nil
+	a.runNext, a.runNextFrac, a.runQ, a.runR = 0, 0, 0, 0 // TimedRuns' own bookkeeping
 	if !reflect.DeepEqual(a, b) {
 		return fmt.Errorf("state:\n bulk %+v\n byte-wise %+v", a, b)
 	}
@@ -101,7 +106,8 @@ func (w *twins) check() error {
 }
 
 // expandRuns turns every SignalChars into the SignalChar of each of its
-// characters, as a chip without CharRuns sends them.
+// characters, stamped End(k), as a chip without CharRuns and TimedRuns
+// sends them.
 func expandRuns(signals []Signal) []Signal {
 	var out []Signal
 	for _, s := range signals {
@@ -112,8 +118,8 @@ func expandRuns(signals []Signal) []Signal {
 		if len(s.Data) == 0 {
 			out = append(out, Signal{Kind: SignalChars}) // never empty: fails the comparison
 		}
-		for _, c := range s.Data {
-			out = append(out, Signal{At: s.At, Kind: SignalChar, Char: c, Format: s.Format})
+		for k, c := range s.Data {
+			out = append(out, Signal{At: s.End(k), Kind: SignalChar, Char: c, Format: s.Format})
 		}
 	}
 	return out
@@ -132,8 +138,10 @@ func pattern(n int, seed byte) []byte {
 // the way the driver runs the chip.
 var bulkSetup = []byte{2, 0x87, 1, 0x03, 3, 0x0F, 4, 0x0B}
 
-// FuzzBulk checks that the bulk calls and CharRuns leave a chip exactly as
-// the byte-wise calls they stand for do, whatever came before them.
+// FuzzBulk checks that the bulk calls, CharRuns and TimedRuns leave a chip
+// exactly as the byte-wise calls they stand for do, whatever came before
+// them. The first byte picks timing off (bit 0) and the run options (bits
+// 1-2, newTwins' mode), the second the FIFO depth.
 func FuzzBulk(f *testing.F) {
 	seed := func(instant bool, ops ...byte) {
 		b := byte(0)
@@ -151,11 +159,15 @@ func FuzzBulk(f *testing.F) {
 	seed(true, 4, 0x1B, 16, 20, 9, 0, 17, 40, 4, 0x0B, 1, 0x43, 16, 20, 9, 0, 1, 0x83, 16, 5, 17, 5, 1, 0x03, 2, 0, 16, 5, 18, 5, 17, 5)
 	// Switching timing off and on with characters on their way.
 	seed(false, 16, 30, 8, 40, 19, 1, 9, 0, 16, 30, 19, 0, 9, 0, 1, 0x07, 16, 3, 19, 1, 9, 0)
+	// TimedRuns and ReuseRunData at 9600: runs broken by a break, a format
+	// change and timing switched off and on.
+	timed := append([]byte{6, 64}, bulkSetup...)
+	f.Add(append(timed, 16, 40, 8, 255, 8, 255, 16, 40, 8, 255, 1, 0x43, 8, 255, 1, 0x03, 16, 20, 8, 255, 1, 0x07, 8, 255, 19, 1, 9, 0, 19, 0, 16, 30, 8, 255))
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) < 2 {
 			return
 		}
-		w := newTwins(int(ops[1]%64)+1, ops[0]&1 != 0)
+		w := newTwins(int(ops[1]%64)+1, ops[0]&1 != 0, ops[0]>>1&3)
 		for i := 2; i+1 < len(ops); i += 2 {
 			if err := w.step(ops[i], ops[i+1]); err != nil {
 				t.Fatalf("after op %d (%d, %#02x): %v", i/2-1, ops[i]%20, ops[i+1], err)
@@ -169,7 +181,7 @@ func FuzzBulk(f *testing.F) {
 func TestBulkMatchesByteWise(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for run := range 1000 {
-		w := newTwins([]int{1, 16, 64}[run%3], run%2 == 0)
+		w := newTwins([]int{1, 16, 64}[run%3], run%2 == 0, byte(run/2%4))
 		ops := append([]byte(nil), bulkSetup...)
 		for range 200 {
 			// Mostly traffic and time, so that FIFOs fill and drain.

@@ -26,6 +26,17 @@
 // [Options.CharRuns] a FIFO's worth leaving at one instant goes on the wire
 // as one SignalChars.
 //
+// At realistic timing the same holds per run instead of per character:
+// with [Options.TimedRuns] characters that leave back to back go on the
+// wire as one SignalChars whose [Signal.End] gives each one's exact end,
+// [UART.ReceiveSpaced] takes such a run with each character arriving at
+// its own end, and [UART.RunUntil] advances over the chip's events until
+// one raises the interrupt. Each stops exactly where a caller stepping
+// character by character and event by event would have had to service the
+// interrupt, so the register reads an ISR makes, the times and the
+// counters are the same either way. [Options.ReuseRunData] lets the runs'
+// Data share one buffer, valid until the next TakeSignals.
+//
 // Behaviour follows the PC16550D datasheet and its compatible TI TL16C550C
 // description: FIFOs with trigger levels 1/4/8/14 and per-byte error flags,
 // the overrun rule (the character in the shift register is lost, the FIFO is

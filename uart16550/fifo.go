@@ -19,9 +19,18 @@ func (r *ring[T]) full() bool  { return r.n >= r.limit }
 func (r *ring[T]) empty() bool { return r.n == 0 }
 func (r *ring[T]) reset()      { r.head, r.n = 0, 0 }
 
+// index is where the i-th oldest element (i < len(r.buf)) lives. A
+// compare instead of a modulo: the ring is stepped once per character.
+func (r *ring[T]) index(i int) int {
+	if i += r.head; i >= len(r.buf) {
+		i -= len(r.buf)
+	}
+	return i
+}
+
 // push appends v; the caller checks full first.
 func (r *ring[T]) push(v T) {
-	r.buf[(r.head+r.n)%len(r.buf)] = v
+	r.buf[r.index(r.n)] = v
 	r.n++
 }
 
@@ -68,7 +77,7 @@ func (r *ring[T]) drop(n int) {
 // pop removes and returns the oldest element; the caller checks empty first.
 func (r *ring[T]) pop() T {
 	v := r.buf[r.head]
-	r.head = (r.head + 1) % len(r.buf)
+	r.head = r.index(1)
 	r.n--
 	return v
 }
@@ -77,12 +86,12 @@ func (r *ring[T]) pop() T {
 func (r *ring[T]) peek() T { return r.buf[r.head] }
 
 // at returns the i-th oldest element.
-func (r *ring[T]) at(i int) T { return r.buf[(r.head+i)%len(r.buf)] }
+func (r *ring[T]) at(i int) T { return r.buf[r.index(i)] }
 
 // overwriteLast replaces the newest element: the 16450 overrun rule, where a
 // new character overwrites the unread one in RBR.
 func (r *ring[T]) overwriteLast(v T) {
-	r.buf[(r.head+r.n-1)%len(r.buf)] = v
+	r.buf[r.index(r.n-1)] = v
 }
 
 // rxEntry is one received character with the error flags the 16550 keeps

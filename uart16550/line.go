@@ -17,9 +17,13 @@ const (
 	SignalBreak
 	// SignalModem: DTR, RTS, OUT1 or OUT2 changed at the pins.
 	SignalModem
-	// SignalChars: characters that finished shifting out at the same
-	// instant At, all with the same Format, in the order sent (Data). Only
-	// a chip at timing off with [Options.CharRuns] sends it.
+	// SignalChars: characters that finished shifting out back to back,
+	// all with the same Format, in the order sent (Data): the k-th at
+	// Signal.End(k), the first at At. A chip at timing off with
+	// [Options.CharRuns] sends it for characters that leave at one instant
+	// (Step 0, all at At), and one at realistic timing with
+	// [Options.TimedRuns] for characters that leave one character time
+	// apart.
 	SignalChars
 )
 
@@ -45,10 +49,20 @@ type Signal struct {
 	At     time.Duration
 	Kind   SignalKind
 	Char   byte         // SignalChar: the data bits sent (masked to the word length)
-	Data   []byte       // SignalChars: the characters sent, each masked like Char
-	Format Format       // SignalChar, SignalChars: the framing and speed they were sent with
 	Break  bool         // SignalBreak: space (true) or mark (false)
 	Modem  ModemOutputs // SignalModem: the output pins now
+	Data   []byte       // SignalChars: the characters sent, each masked like Char
+	Format Format       // SignalChar, SignalChars: the framing and speed they were sent with
+
+	// SignalChars: the exact timing of the run, for End. Frac0 is how far
+	// past At, in 1/Format.ClockHz ns, the first character really ended:
+	// At is truncated to the nanosecond, and the chip carries the
+	// remainder from character to character so that a long run keeps the
+	// exact rate. Step is the length of each character in the same unit
+	// (0 at timing off, where characters take no time). (In this order
+	// Frac0 fills what would be padding, and a Signal stays 64 bytes.)
+	Frac0 uint32
+	Step  uint64
 }
 
 // ModemInputs are the four modem status inputs, true meaning asserted.
@@ -74,11 +88,13 @@ const (
 
 // TakeSignals appends what the chip put on the wire since the last call to
 // dst and returns it. The chip forgets them, so each is delivered once.
-// The Data of a SignalChars is the caller's from then on.
+// The Data of a SignalChars is the caller's from then on, unless the chip
+// has [Options.ReuseRunData]: then it is valid until the next TakeSignals.
 func (u *UART) TakeSignals(dst []Signal) []Signal {
 	dst = append(dst, u.signals...)
 	clear(u.signals)
 	u.signals = u.signals[:0]
+	u.runData = u.runData[:0]
 	return dst
 }
 
@@ -237,20 +253,19 @@ func (u *UART) Now() time.Duration { return u.now }
 // false when nothing will happen until a register access or an input does
 // it, so a driver can sleep without a timer.
 func (u *UART) NextEvent() (at time.Duration, ok bool) {
-	consider := func(t time.Duration) {
-		if !ok || t < at {
+	// Written out rather than with a helper closure: a busy transmitter
+	// calls this once per character.
+	if u.tsrBusy {
+		at, ok = u.tsrEnd, true
+	}
+	if u.breakLevel && !u.breakDone {
+		if t := u.breakSince + u.charTime; !ok || t < at {
 			at, ok = t, true
 		}
 	}
-	if u.tsrBusy {
-		consider(u.tsrEnd)
-	}
-	if u.breakLevel && !u.breakDone {
-		consider(u.breakSince + u.charTime)
-	}
 	if u.fifoMode() && u.ier&IERRxData != 0 && !u.rx.empty() && u.rx.len() < u.trigger {
-		if t := u.rxTimeoutAt(); t > u.now {
-			consider(t)
+		if t := u.rxTimeoutAt(); t > u.now && (!ok || t < at) {
+			at, ok = t, true
 		}
 	}
 	if ok && at < u.now {
@@ -302,6 +317,8 @@ func (u *UART) finishTx() {
 		// The line is held at space: the character never reaches anyone.
 	case u.loop():
 		u.pushRx(rxEntry{data: u.tsrData & u.dataMask()})
+	case u.timedRuns && !u.instant:
+		u.sendTimed()
 	default:
 		u.signals = append(u.signals, Signal{At: u.tsrEnd, Kind: SignalChar, Char: u.tsrData, Format: u.tsrFormat})
 	}

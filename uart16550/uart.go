@@ -20,19 +20,37 @@ type Options struct {
 	// one instant on the wire as one SignalChars rather than a SignalChar
 	// each. A whole FIFO leaves at once when characters take no time, and
 	// one signal per character would cost more than moving the characters.
-	// At realistic timing it changes nothing.
+	// At realistic timing it changes nothing; see TimedRuns.
 	CharRuns bool
+	// TimedRuns makes a chip at realistic timing put characters that leave
+	// the shift register back to back (each loaded the instant the one
+	// before it finished) in one format on the wire as one SignalChars,
+	// whose Signal.End(k) is the k-th one's end, exactly the At its own
+	// SignalChar would have had. Every character then goes out in a
+	// SignalChars, a lone one too. Another signal between two characters
+	// (a break, a modem change), a character between them that does not go
+	// out (loopback, break), an idle line or a new format starts a new run,
+	// as does TakeSignals. At timing off it changes nothing; see CharRuns.
+	// Off, the chip sends exactly what it always did.
+	TimedRuns bool
+	// ReuseRunData makes the Data of every SignalChars a stretch of one
+	// buffer the chip keeps, instead of a slice allocated for each run:
+	// it is valid until the next call to TakeSignals, after which the chip
+	// writes over it. A caller that keeps characters longer copies them.
+	ReuseRunData bool
 }
 
 // UART is one emulated 16550A. It is not safe for concurrent use: the
 // caller holds a lock around every method, as a driver holds its interrupt
 // lock around register access.
 type UART struct {
-	depth    int
-	ungated  bool
-	instant  bool
-	charRuns bool
-	clockHz  uint32
+	depth     int
+	ungated   bool
+	instant   bool
+	charRuns  bool
+	timedRuns bool
+	reuseRuns bool
+	clockHz   uint32
 
 	// Registers as written; IIR, LSR and MSR are computed when read.
 	ier, lcr, mcr, scr, dll, dlm byte
@@ -70,8 +88,18 @@ type UART struct {
 	fmt      Format
 	charTime time.Duration // truncated; for timeouts and break detection
 	charNum  uint64        // exact character time in 1/clockHz ns, for pacing
+	charQ    uint64        // charNum in whole nanoseconds ...
+	charR    uint64        // ... and what is left, in 1/clockHz ns
 	signals  []Signal
-	counters Counters
+	runData  []byte // with ReuseRunData: the Data of this batch's runs, back to back
+
+	// The latest TimedRuns run: when the next character joining it ends
+	// (exactly, as tsrEnd and tsrFrac), and its Step split as charQ and
+	// charR split charNum. Only looked at while that run is the last signal.
+	runNext     time.Duration
+	runNextFrac uint64
+	runQ, runR  uint64
+	counters    Counters
 }
 
 // Counters account for every character that went in or out of the chip,
@@ -91,12 +119,14 @@ type Counters struct {
 // values, divisor 12 (9600 baud), FIFOs off, all modem inputs deasserted.
 func New(opts Options) *UART {
 	u := &UART{
-		depth:    opts.FIFODepth,
-		ungated:  opts.UngatedINTR,
-		instant:  opts.Instant,
-		charRuns: opts.CharRuns,
-		clockHz:  opts.ClockHz,
-		dll:      powerOnDivisor,
+		depth:     opts.FIFODepth,
+		ungated:   opts.UngatedINTR,
+		instant:   opts.Instant,
+		charRuns:  opts.CharRuns,
+		timedRuns: opts.TimedRuns,
+		reuseRuns: opts.ReuseRunData,
+		clockHz:   opts.ClockHz,
+		dll:       powerOnDivisor,
 	}
 	if u.depth <= 0 {
 		u.depth = DefaultFIFODepth
@@ -258,12 +288,23 @@ func (u *UART) loadTSR(at time.Duration) {
 	if at == u.tsrEnd {
 		frac = u.tsrFrac
 	}
-	total := u.charNum + frac
-	u.tsrEnd = at + time.Duration(total/uint64(u.clockHz))
-	u.tsrFrac = total % uint64(u.clockHz)
+	u.tsrEnd, u.tsrFrac = addChar(at, frac, u.charQ, u.charR, uint64(u.clockHz))
 	if u.tx.empty() {
 		u.threLatch = true
 	}
+}
+
+// addChar is the exact end of a character of q ns and r/clock ns that
+// starts at at plus frac/clock ns (frac < clock): end plus its own
+// fraction. It is at + (frac + q*clock + r)/clock without the division,
+// which a busy line would otherwise pay per character.
+func addChar(at time.Duration, frac, q, r, clock uint64) (time.Duration, uint64) {
+	end := at + time.Duration(q)
+	if frac += r; frac >= clock {
+		frac -= clock
+		end++
+	}
+	return end, frac
 }
 
 func (u *UART) writeIER(v byte) {
@@ -454,5 +495,6 @@ func (u *UART) updateTiming() {
 		u.charTime = u.fmt.CharTime()
 		u.charNum = u.fmt.charCycles() * uint64(time.Second)
 	}
+	u.charQ, u.charR = u.charNum/uint64(u.clockHz), u.charNum%uint64(u.clockHz)
 	u.updateBreakInput()
 }

@@ -1,0 +1,331 @@
+package uart16550
+
+import "time"
+
+// Runs at realistic timing. A transmitter kept busy sends one character
+// per character time, and a caller that handles each one as a signal, an
+// Advance and a Receive of its own pays per character what the line costs
+// per run. With [Options.TimedRuns] back-to-back characters go on the wire
+// as one SignalChars that still says when each one ended (End), and a
+// receiver takes them with ReceiveSpaced, each at its own end, stopping
+// where a byte-wise caller would have had to act. RunUntil is Advance for a
+// caller that services the interrupt at the instant it is raised, without
+// a NextEvent round trip per character.
+
+// End is when the k-th character of a SignalChars (k from 0) finished
+// shifting out: At for k 0, and for each further character one Step later,
+// in the exact arithmetic the transmitter paces characters with (loadTSR),
+// so End(k) is the At that character's own SignalChar would have had. For a
+// signal without Step (a run at timing off, any other kind) it is At.
+func (s Signal) End(k int) time.Duration {
+	end, _ := s.end(k)
+	return end
+}
+
+// end is End and the fraction of a nanosecond, in 1/Format.ClockHz ns,
+// by which the character really ends after it. The end of character k is
+// At + (Frac0 + k*Step)/clock; splitting Step into whole nanoseconds q and
+// a remainder r keeps every product within 64 bits (r < clock < 2^32).
+func (s Signal) end(k int) (time.Duration, uint64) {
+	if s.Step == 0 || s.Format.ClockHz == 0 || k <= 0 {
+		return s.At, uint64(s.Frac0)
+	}
+	clock := uint64(s.Format.ClockHz)
+	q, r := s.Step/clock, s.Step%clock
+	n := uint64(k)
+	f := uint64(s.Frac0) + n*r
+	return s.At + time.Duration(n*q+f/clock), f % clock
+}
+
+// EndedBy is how many of the characters of a SignalChars have finished
+// shifting out by t: the number of k with End(k) <= t. A receiver that has
+// caught up to t takes that many of them (ReceiveSpaced's n).
+func (s Signal) EndedBy(t time.Duration) int {
+	// Binary search: ends only grow with k.
+	lo, hi := 0, len(s.Data)
+	for lo < hi {
+		if mid := int(uint(lo+hi) >> 1); s.End(mid) <= t {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// sendTimed puts the character that just finished shifting out on the wire
+// with TimedRuns: onto the last signal if that is a run of the same format
+// whose last character ended exactly one Step before this one did (it was
+// loaded the instant that one finished), else as a new run. The check is
+// on the exact end, fraction included, so that End of every character in a
+// run is its true end whatever happened between them (a character lost to
+// break or looped back, an idle line, a format changed and back).
+func (u *UART) sendTimed() {
+	if k := len(u.signals); k > 0 {
+		// A TimedRuns run that is the last signal is the latest one, the
+		// one runNext describes.
+		last := &u.signals[k-1]
+		if last.Kind == SignalChars && last.Step != 0 && last.Format == u.tsrFormat &&
+			u.tsrEnd == u.runNext && u.tsrFrac == u.runNextFrac {
+			u.appendRunByte(last, u.tsrData)
+			u.runNext, u.runNextFrac = addChar(u.tsrEnd, u.tsrFrac, u.runQ, u.runR, uint64(u.tsrFormat.ClockHz))
+			return
+		}
+	}
+	clock := uint64(u.tsrFormat.ClockHz)
+	s := Signal{
+		At:     u.tsrEnd,
+		Kind:   SignalChars,
+		Format: u.tsrFormat,
+		Step:   u.tsrFormat.charCycles() * uint64(time.Second),
+		Frac0:  uint32(u.tsrFrac),
+	}
+	u.runQ, u.runR = s.Step/clock, s.Step%clock
+	if !u.reuseRuns {
+		// The characters in the FIFO are the likely rest of the run, up
+		// to a size that a run cut short by TakeSignals does not waste.
+		s.Data = make([]byte, 0, min(1+u.tx.len(), 64))
+	}
+	u.signals = append(u.signals, s)
+	u.appendRunByte(&u.signals[len(u.signals)-1], u.tsrData)
+	// Where the next character must end to join the run.
+	u.runNext, u.runNextFrac = addChar(u.tsrEnd, u.tsrFrac, u.runQ, u.runR, clock)
+}
+
+// appendRunByte adds c to the run s, the last signal. With ReuseRunData a
+// run's Data is the tail of runData (the last signal's, since only the last
+// signal grows), capped so that a caller's append cannot reach the next
+// run's characters.
+func (u *UART) appendRunByte(s *Signal, c byte) {
+	if !u.reuseRuns {
+		s.Data = append(s.Data, c)
+		return
+	}
+	start := len(u.runData) - len(s.Data)
+	u.runData = append(u.runData, c)
+	s.Data = u.runData[start:len(u.runData):len(u.runData)]
+}
+
+// appendRun adds the characters of p, masked, to the run s, the last
+// signal, as appendRunByte does for one.
+func (u *UART) appendRun(s *Signal, p []byte, mask byte) {
+	if !u.reuseRuns {
+		s.Data = appendMasked(s.Data, p, mask)
+		return
+	}
+	start := len(u.runData) - len(s.Data)
+	u.runData = appendMasked(u.runData, p, mask)
+	s.Data = u.runData[start:len(u.runData):len(u.runData)]
+}
+
+// appendMasked appends each of p, masked to the word length, to dst.
+func appendMasked(dst, p []byte, mask byte) []byte {
+	if mask == 0xFF {
+		return append(dst, p...)
+	}
+	for _, c := range p {
+		dst = append(dst, c&mask)
+	}
+	return dst
+}
+
+// RunUntil is Advance(until) for a caller that services the interrupt at
+// the instant it is raised: an ISR that steps from one NextEvent to the
+// next, advancing to each and servicing while INTR is asserted. It carries
+// out the chip's events in order, each instant's together (as Advance to
+// that instant does), and stops after the first instant that leaves INTR
+// asserted, with the chip's time at that instant, reporting true for the
+// caller to service and call again. Otherwise it ends at until, as
+// Advance(until) does, and reports false; INTR is then asserted only if
+// it already was at the call and no event was due by until, and the
+// stepping caller services at until too.
+//
+// The chip is left as the stepping caller leaves it, provided that
+// caller's service does nothing while INTR is deasserted (an ISR that
+// loops while INTR is asserted): the instants RunUntil passes without
+// stopping are those after which the caller finds INTR deasserted.
+func (u *UART) RunUntil(until time.Duration) bool {
+	if u.stepTo(until) {
+		return true
+	}
+	u.Advance(until)
+	return false
+}
+
+// stepTo carries out the events due by until, one instant at a time, and
+// stops, reporting true, after the first instant that leaves INTR
+// asserted. Time stays at the last event carried out.
+func (u *UART) stepTo(until time.Duration) bool {
+	at, ok := u.NextEvent()
+	for ok && at <= until {
+		u.now = at
+		u.fire()
+		next, more := u.NextEvent()
+		if (!more || next > at) && u.INTR() {
+			return true // this instant is done, and the ISR has work
+		}
+		at, ok = next, more
+	}
+	return false
+}
+
+// ReceiveSpaced receives characters from, from+1, ... of the run s (a
+// SignalChars, typically from a far end's TimedRuns chip), each at its own
+// end s.End(k), and returns how many it took: at most n, and fewer where a
+// caller doing it byte-wise would have had to service an interrupt first.
+// errs applies to each character, as Receive's does.
+//
+// The caller it stands for does, for each character k in turn: step
+// through the chip's own events before End(k) (Advance to each NextEvent
+// and service INTR), Advance to End(k) and service INTR, then
+// Receive(s.Data[k], errs) and service INTR. ReceiveSpaced does the same
+// without the servicing, and stops where that caller would find INTR
+// asserted, for the caller to service and call again with from advanced by
+// the count:
+//   - after one of the chip's own events before a character's end (the
+//     transmitter finishing, a break detected, the character timeout),
+//     with the chip's time at that event and that character not taken;
+//   - at a character's end, when INTR is asserted there before it arrives
+//     (events due at that very instant, or an interrupt the caller left
+//     pending), with the character not taken;
+//   - after a character whose arrival left INTR asserted (it reached the
+//     trigger level, it is in error, it overran, the FIFOs are off), with
+//     the character taken.
+//
+// Otherwise it ends at End(from+n-1) with n taken. It returns 0 only where
+// the caller has to service first, so a caller that never services INTR
+// uses Receive. Every character taken counts, including one the chip
+// ignores (loopback, break) or loses to overrun, for which Receive reports
+// false. A character whose end is before the chip's time arrives at the
+// chip's time, as Receive would; a caller that must not take characters
+// beyond its own present limits n with EndedBy.
+//
+// After the call the whole chip (its time, the RX FIFO and error flags,
+// LSR, the character-timeout stamp, which is End(k) of the last character
+// taken, the counters, the transmitter and the signals it sent) is as the
+// byte-wise caller leaves it at the same point, provided that caller's
+// service does nothing while INTR is deasserted, as an ISR that loops while
+// INTR is asserted does.
+func (u *UART) ReceiveSpaced(s Signal, from, n int, errs RxError) int {
+	from = max(from, 0)
+	n = min(n, len(s.Data)-from)
+	if n <= 0 {
+		return 0
+	}
+	t := newRunTimer(s, from)
+	p := s.Data[from : from+n]
+	for i := 0; ; {
+		i += u.receiveQuiet(p[i:], errs, &t)
+		if i == n {
+			return n
+		}
+		// The next character the careful way, as the caller it stands
+		// for takes it.
+		if u.stepTo(t.end - 1) {
+			return i
+		}
+		u.Advance(t.end)
+		if u.INTR() {
+			return i
+		}
+		u.Receive(p[i], errs)
+		i++
+		if u.INTR() || i == n {
+			return i
+		}
+		t.next()
+	}
+}
+
+// runTimer walks the ends of a run's characters: End(k) of the one it is
+// at, and the fraction past it, moved on by Step as loadTSR moves tsrEnd,
+// without End's divisions per character.
+type runTimer struct {
+	end         time.Duration
+	frac        uint64
+	q, r, clock uint64        // Step in whole ns and 1/clock ns; clock 0 for a run without Step
+	maxGap      time.Duration // the longest from one end to the next
+}
+
+func newRunTimer(s Signal, k int) runTimer {
+	t := runTimer{}
+	t.end, t.frac = s.end(k)
+	if s.Step != 0 && s.Format.ClockHz != 0 {
+		t.clock = uint64(s.Format.ClockHz)
+		t.q, t.r = s.Step/t.clock, s.Step%t.clock
+		t.maxGap = time.Duration(t.q)
+		if t.r != 0 {
+			t.maxGap++
+		}
+	}
+	return t
+}
+
+// next moves to the next character's end.
+func (t *runTimer) next() {
+	if t.clock != 0 {
+		t.end, t.frac = addChar(t.end, t.frac, t.q, t.r, t.clock)
+	}
+}
+
+// receiveQuiet takes in one go the leading characters of p, the first of
+// which ends at t.end, that the careful path of ReceiveSpaced would take
+// one by one with nothing else happening: no interrupt raised by any of
+// them, no event of the chip's own before or between them. It returns how
+// many, with t moved on past them and the chip as the careful path leaves
+// it. It takes none unless the FIFOs are on, the chip listens to the wire
+// and the characters are undamaged; it leaves to the careful path the
+// character that reaches the trigger level or finds the FIFO full.
+func (u *UART) receiveQuiet(p []byte, errs RxError, t *runTimer) int {
+	if len(p) == 0 || !u.fifoMode() || u.loop() || u.breakLevel || u.INTR() {
+		return 0
+	}
+	flags := byte(errs) & (LSRParityError | LSRFramingErr)
+	if u.lcr&LCRParity == 0 {
+		flags &^= LSRParityError
+	}
+	if flags != 0 {
+		return 0 // each raises a line status interrupt, or is counted apart
+	}
+	k := min(len(p), u.rx.limit()-u.rx.len())
+	if (u.ungated || u.pins.OUT2) && u.ier&IERRxData != 0 {
+		// Reaching the trigger level raises RX data available, and the
+		// character timeout must not fall before the first character
+		// (an event NextEvent reports) nor between two of them: after
+		// each, it is four of the receiver's character times away.
+		k = min(k, u.trigger-1-u.rx.len())
+		ct4 := 4 * u.charTime
+		if ct4 == 0 || t.maxGap > ct4 || !u.rx.empty() && u.rxTimeoutAt() < t.end {
+			return 0
+		}
+	}
+	// The shift register finishing may raise THRE: characters go in one
+	// go only while they end before it does. (A break being timed would
+	// be another such event, but the chip is not at break.)
+	cutoff, bounded := u.tsrEnd, u.tsrBusy
+	last := t.end
+	taken := 0
+	for taken < k && (!bounded || t.end < cutoff) {
+		last = t.end
+		taken++
+		t.next()
+	}
+	if taken == 0 {
+		return 0
+	}
+	wasEmpty := u.rx.empty()
+	mask := u.dataMask()
+	a, b := u.rx.data.grow(taken)
+	maskCopy(a, p, mask)
+	maskCopy(b, p[len(a):], mask)
+	a, b = u.rx.flags.grow(taken)
+	clear(a)
+	clear(b)
+	if wasEmpty {
+		u.headReported = false
+	}
+	u.now = max(u.now, last)
+	u.rxLast = u.now
+	u.counters.RxReceived += uint64(taken)
+	return taken
+}
