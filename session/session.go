@@ -330,6 +330,7 @@ type handBack struct {
 // closing) and carries on from there as fill would.
 func (s *Session) relay(buf []byte, gen uint64, tw TryWriter) (int, error) {
 	r := &relayRun{s: s, buf: buf, gen: gen, out: tw}
+	r.routine = r.done // bound once: a method value per read would allocate
 	r.next()
 	var hb handBack
 	select {
@@ -368,17 +369,18 @@ func (s *Session) relay(buf []byte, gen uint64, tw TryWriter) (int, error) {
 
 // relayRun is one relay's state; only one goroutine at a time runs it.
 type relayRun struct {
-	s   *Session
-	buf []byte
-	gen uint64
-	out TryWriter
+	s       *Session
+	buf     []byte
+	gen     uint64
+	out     TryWriter
+	routine func(*driver.IRP) // done
 }
 
 // next submits the read that waits for the first byte, and goes on with
 // every one that completes at once.
 func (r *relayRun) next() {
 	for {
-		irp, st, ok := r.s.submit(r.buf, r.gen, r.done)
+		irp, st, ok := r.s.submit(r.buf, r.gen, r.routine)
 		if !ok {
 			r.s.back <- handBack{}
 			return

@@ -3,8 +3,10 @@ package session
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,9 +18,47 @@ import (
 // a working session answers within milliseconds.
 const watchdog = 20 * time.Second
 
+// outputs are the two shapes of output a session pumps to: a plain pipe
+// (the goroutine pump, fill) and one that also writes without waiting,
+// at most a few bytes a call, so that the relay hands back to the pump
+// often (relay).
+var outputs = []struct {
+	name string
+	wrap func(*os.File) Output
+}{
+	{"pump", func(f *os.File) Output { return f }},
+	{"relay", func(f *os.File) Output { return shortWriter{f} }},
+}
+
+// shortWriter is a pipe with a TryWrite that takes at most 7 bytes.
+type shortWriter struct{ *os.File }
+
+func (w shortWriter) TryWrite(p []byte) (int, error) {
+	rc, err := w.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	n, werr := 0, error(nil)
+	err = rc.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), p[:min(len(p), 7)])
+		return true
+	})
+	if werr == syscall.EAGAIN {
+		return 0, nil
+	}
+	return max(n, 0), errors.Join(err, werr)
+}
+
+// forOutputs runs test once for each shape of output.
+func forOutputs(t *testing.T, test func(t *testing.T, wrap func(*os.File) Output)) {
+	for _, o := range outputs {
+		t.Run(o.name, func(t *testing.T) { test(t, o.wrap) })
+	}
+}
+
 // open starts a session on a fresh device at timing off whose output is
 // a pipe the test reads.
-func open(t *testing.T) (*driver.Device, *Session, *os.File) {
+func open(t *testing.T, wrap func(*os.File) Output) (*driver.Device, *Session, *os.File) {
 	t.Helper()
 	dev := driver.New(driver.Options{Name: t.Name(), Instant: true, FIFODepth: 256})
 	t.Cleanup(func() { dev.Close() })
@@ -27,7 +67,7 @@ func open(t *testing.T) (*driver.Device, *Session, *os.File) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
-	s := Open(context.Background(), dev, 1, w, Options{ClosingWait: watchdog})
+	s := Open(context.Background(), dev, 1, wrap(w), Options{ClosingWait: watchdog})
 	return dev, s, r
 }
 
@@ -56,8 +96,10 @@ func readN(t *testing.T, r *os.File, n int) []byte {
 
 // What the device receives reaches the output in order; the open raised
 // DTR and RTS and the close drops them.
-func TestPumpAndClose(t *testing.T) {
-	dev, s, out := open(t)
+func TestPumpAndClose(t *testing.T) { forOutputs(t, testPumpAndClose) }
+
+func testPumpAndClose(t *testing.T, wrap func(*os.File) Output) {
+	dev, s, out := open(t, wrap)
 	if o := dev.Outputs(); !o.DTR || !o.RTS {
 		t.Errorf("outputs %+v after the open, want DTR and RTS", o)
 	}
@@ -76,8 +118,10 @@ func TestPumpAndClose(t *testing.T) {
 // pending takes (and the pump keeps back), what arrives stays in the
 // typeahead until the hold ends. Discarded with a purge, none of it
 // arrives.
-func TestHoldAndDiscard(t *testing.T) {
-	dev, s, out := open(t)
+func TestHoldAndDiscard(t *testing.T) { forOutputs(t, testHoldAndDiscard) }
+
+func testHoldAndDiscard(t *testing.T, wrap func(*os.File) Output) {
+	dev, s, out := open(t, wrap)
 	s.Hold(true)
 	receive(t, dev, []byte("stale"))
 	receive(t, dev, []byte("stale"))
@@ -105,7 +149,9 @@ func TestHoldAndDiscard(t *testing.T) {
 // An output that takes nothing does not hold the close: the pump's write
 // is cut, and the closing wait bounds the flush of output held by flow
 // control.
-func TestCloseWithStuckOutput(t *testing.T) {
+func TestCloseWithStuckOutput(t *testing.T) { forOutputs(t, testCloseWithStuckOutput) }
+
+func testCloseWithStuckOutput(t *testing.T, wrap func(*os.File) Output) {
 	dev := driver.New(driver.Options{Name: t.Name(), Instant: true})
 	defer dev.Close()
 	r, w, err := os.Pipe()
@@ -114,7 +160,7 @@ func TestCloseWithStuckOutput(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	s := Open(context.Background(), dev, 1, w, Options{ClosingWait: 50 * time.Millisecond})
+	s := Open(context.Background(), dev, 1, wrap(w), Options{ClosingWait: 50 * time.Millisecond})
 	// CTS low with its handshake on: a write waits for ever.
 	hf := ioctl.HandFlow{ControlHandShake: ioctl.DTRControl | ioctl.CTSHandshake, FlowReplace: ioctl.RTSControl, XonLimit: 100, XoffLimit: 100}
 	if err := s.Ioctl(context.Background(), ioctl.SetHandflow, hf); err != nil {
