@@ -152,32 +152,45 @@ func TestRemove(t *testing.T) {
 }
 
 // KeFlushQueuedDpcs: Flush returns only after the routine running and the
-// DPCs queued at the call have finished.
+// DPCs queued at the call have finished; in the inline mode, the routine
+// another goroutine's Drain runs and what that drainer runs after it.
 func TestFlushWaits(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(Options{})
-		defer q.Close()
-		blocker, started, release := gate("block")
-		q.Insert(blocker, nil, nil)
-		<-started
-		var r recorder
-		q.Insert(New("after", r.routine, nil), nil, nil)
-		flushed := make(chan error)
-		go func() { flushed <- q.Flush(context.Background()) }()
-		synctest.Wait()
-		select {
-		case <-flushed:
-			t.Fatal("Flush returned while a routine was still running")
-		default:
-		}
-		close(release)
-		if err := <-flushed; err != nil {
-			t.Fatal(err)
-		}
-		if got := r.got(); got != "after" {
-			t.Fatalf("Flush returned before the queued DPC ran: %q", got)
-		}
-	})
+	for _, mode := range []struct {
+		name  string
+		opts  Options
+		start func(q *Queue) // sets the queue running what is inserted
+	}{
+		{"worker", Options{}, func(*Queue) {}},
+		{"inline", Options{Inline: true}, func(q *Queue) { go q.Drain() }},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				q := NewQueue(mode.opts)
+				defer q.Close()
+				blocker, started, release := gate("block")
+				q.Insert(blocker, nil, nil)
+				mode.start(q)
+				<-started
+				var r recorder
+				q.Insert(New("after", r.routine, nil), nil, nil)
+				flushed := make(chan error)
+				go func() { flushed <- q.Flush(context.Background()) }()
+				synctest.Wait()
+				select {
+				case <-flushed:
+					t.Fatal("Flush returned while a routine was still running")
+				default:
+				}
+				close(release)
+				if err := <-flushed; err != nil {
+					t.Fatal(err)
+				}
+				if got := r.got(); got != "after" {
+					t.Fatalf("Flush returned before the queued DPC ran: %q", got)
+				}
+			})
+		})
+	}
 }
 
 // Flush from a routine of the same queue would wait for itself: it ends

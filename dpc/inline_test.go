@@ -223,36 +223,6 @@ func TestInlineFlushDrains(t *testing.T) {
 	}
 }
 
-// Inline Flush waits for the routine another goroutine's Drain runs, and
-// for what is queued behind it, which that drainer runs.
-func TestInlineFlushWaitsForDrainer(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(Options{Inline: true})
-		defer q.Close()
-		blocker, started, release := gate("block")
-		q.Insert(blocker, nil, nil)
-		go q.Drain()
-		<-started
-		var r recorder
-		q.Insert(New("after", r.routine, nil), nil, nil)
-		flushed := make(chan error)
-		go func() { flushed <- q.Flush(context.Background()) }()
-		synctest.Wait()
-		select {
-		case <-flushed:
-			t.Fatal("Flush returned while a routine was still running")
-		default:
-		}
-		close(release)
-		if err := <-flushed; err != nil {
-			t.Fatal(err)
-		}
-		if got := r.got(); got != "after" {
-			t.Fatalf("Flush returned before the queued DPC ran: %q", got)
-		}
-	})
-}
-
 // Inline Remove: a removed DPC does not run at the next Drain.
 func TestInlineRemove(t *testing.T) {
 	q := NewQueue(Options{Inline: true})

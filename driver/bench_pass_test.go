@@ -52,7 +52,7 @@ func benchSend(b *testing.B, baud uint32) {
 		}
 	}
 	chars := 0
-	count := func(_ time.Duration, s []uart16550.Signal) { chars += benchChars(s) }
+	count := func(_ time.Duration, s []uart16550.Signal) { chars += countChars(s) }
 	topUp()
 	start := d.benchNow()
 	// A millisecond first, so that the line is busy when timing starts.
@@ -325,20 +325,6 @@ func (d *Device) benchReceived() uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.s.stats.ReceivedCount
-}
-
-// benchChars is how many characters signals carry.
-func benchChars(signals []uart16550.Signal) int {
-	n := 0
-	for _, sg := range signals {
-		switch sg.Kind {
-		case uart16550.SignalChar:
-			n++
-		case uart16550.SignalChars:
-			n += len(sg.Data)
-		}
-	}
-	return n
 }
 
 func isDone(irp *IRP) bool {
