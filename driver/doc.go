@@ -51,6 +51,7 @@
 // Time: the chip runs in virtual time measured from the device's creation.
 // The interrupt goroutine arms a timer only for the chip's next event, so
 // an idle port costs nothing; at realistic timing a quantum later (see
-// lineQuantum), servicing the interval's interrupts in virtual time. Tests run devices inside testing/synctest, where
-// that timer runs on the bubble's fake clock.
+// lineQuantum, and streamQuantum while a write streams), servicing the
+// interval's interrupts in virtual time. Tests run devices inside
+// testing/synctest, where that timer runs on the bubble's fake clock.
 package driver

@@ -171,9 +171,34 @@ func (d *Device) nextWakeLocked() (time.Duration, bool) {
 // more than a quarter of txWindow's characters (above about 2.5 Mbaud):
 // a receiver's RTS drop or XOFF, sent when its buffer reaches its limit,
 // then still stops the sender well inside the room that limit leaves.
+// While the transmitter has a backlog the quantum stretches (see
+// streamQuantum), never past half the time the backlog takes to send.
 func (d *Device) quantumLocked() time.Duration {
-	return min(lineQuantum, d.s.chip.Format().CharTime()*(txWindow/4))
+	ct := d.s.chip.Format().CharTime()
+	q := min(lineQuantum, ct*(txWindow/4))
+	if backlog := d.outQueueLocked(); backlog > 0 {
+		q = max(q, min(streamQuantum, ct*streamChars, ct*time.Duration(backlog/2)))
+	}
+	return q
 }
+
+// streamQuantum is how late the ISR goroutine may come while a write
+// streams: what a program can tell of a stream is its rate, which stays
+// exact, and how the data comes in bursts, here at most 16 ms apart, the
+// latency timer a USB serial adapter (FTDI's default) applies. A
+// request and its answer, a few characters each, still see lineQuantum:
+// the stretch needs a backlog, and ends as the backlog does, so the last
+// characters of a stream, the write's completion and the far end's
+// reading of them come at most lineQuantum late. Sixteen times fewer
+// wake-ups than lineQuantum is what makes a streaming port cost next to
+// nothing.
+const streamQuantum = 16 * time.Millisecond
+
+// streamChars bounds a stretched quantum in characters: a sender runs at
+// most that far past a receiver's RTS drop or XOFF (plus its FIFO), well
+// inside the 512 bytes of room the default XoffLimit leaves, and a pass
+// hands the wire less than txWindow.
+const streamChars = 192
 
 // nextDueLocked is when something next happens that the ISR must handle:
 // the chip's next event or the earliest input stamped in the future.

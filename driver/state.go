@@ -24,9 +24,6 @@ type state struct {
 	instant    bool   // timing off
 	txRound    bool   // timing off: data sent and not yet taken by the far end
 	txRoundOut bool   // the wire has the callback that ends txRound
-	// Realistic timing: characters handed to the wire that the far end has
-	// not yet applied, in the batches the wire will acknowledge, and
-	// whether write data waits for them (see txWindow).
 	// Delivered callers waiting for what the chip put on its pins so far
 	// to reach the far end.
 	deliverWaiters []chan struct{}
@@ -34,8 +31,11 @@ type state struct {
 
 	// A NotifyOutputBelow request: run onLowWater once fewer than
 	// lowWater bytes wait to be sent.
-	lowWater     int
-	onLowWater   func()
+	lowWater   int
+	onLowWater func()
+	// Realistic timing: characters handed to the wire that the far end has
+	// not yet applied, in the batches the wire will acknowledge, and
+	// whether write data waits for them (see txWindow).
 	txUnacked    int
 	txBatches    []int
 	txWindowFull bool

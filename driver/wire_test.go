@@ -72,9 +72,12 @@ func TestTransmitterWaitsForLateReceiver(t *testing.T) {
 		// 100 ms is 1152 characters of line time at 115200 baud.
 		time.Sleep(100 * time.Millisecond)
 		synctest.Wait()
+		// The window is looked at as the FIFO is loaded, against what
+		// earlier passes handed the wire: a pass may add what it loads
+		// while it catches up a stretched quantum (a write streams here).
 		ahead := w.sent()
-		if ahead < 200 || ahead > 300 {
-			t.Fatalf("with the far end applying nothing, %d characters went out; want the window's 256 or so", ahead)
+		if most := 256 + 192 + 16; ahead < 200 || ahead > most {
+			t.Fatalf("with the far end applying nothing, %d characters went out; want the window's 256 and at most a quantum and a FIFO more (%d)", ahead, most)
 		}
 		// The far end now keeps up, a millisecond at a time: 2000
 		// characters take 174 ms of line time.

@@ -1,0 +1,79 @@
+package driver_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/ioctl"
+)
+
+// passes is how many ISR passes d has run.
+func passes(t *testing.T, d *driver.Device) uint64 {
+	t.Helper()
+	return mustCall(t, d, driver.NewIoctl(ioctl.GetPortState, nil)).Output().(ioctl.PortState).Work.ISRPasses
+}
+
+// readStream reads n bytes from d as the session's pump does (each read
+// returns what has arrived, waiting for the first byte) and reports when
+// the last of them came.
+func readStream(t *testing.T, d *driver.Device, n int) time.Time {
+	t.Helper()
+	setTimeouts(t, d, ioctl.Timeouts{ReadIntervalTimeout: ioctl.MaxTimeout, ReadTotalTimeoutMultiplier: ioctl.MaxTimeout, ReadTotalTimeoutConstant: 10_000})
+	for got := 0; got < n; {
+		r := driver.NewRead(make([]byte, n-got))
+		d.Submit(r)
+		if st, err := r.Wait(context.Background()); st != driver.StatusSuccess {
+			t.Fatalf("read after %d of %d bytes: %v %v", got, n, st, err)
+		}
+		got += len(r.Data())
+	}
+	return time.Now()
+}
+
+// While a write streams, the ISR goroutine wakes a stretched quantum at a
+// time, not every lineQuantum; the write's end, and an exchange of a few
+// characters, still come within lineQuantum (1 ms) of the line.
+func TestStreamStretchesQuantum(t *testing.T) {
+	const baud = 115200
+	charTime := 10 * time.Second / baud
+	for _, tc := range []struct {
+		name       string
+		n          int
+		mostPasses uint64 // both devices'
+	}{
+		// A second of line: about 16 ms (184 characters) a pass while
+		// the backlog lasts, against 1 ms (over 1 000 passes a side)
+		// without the stretch.
+		{"stream", 11520, 300},
+		{"exchange", 8, 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := pair(t, driver.Options{}, baud)
+				before := passes(t, a) + passes(t, b)
+				start := time.Now()
+				w := driver.NewWrite(make([]byte, tc.n))
+				a.Submit(w)
+				last := readStream(t, b, tc.n)
+				if st, _ := w.Wait(context.Background()); st != driver.StatusSuccess {
+					t.Fatalf("write: %v", st)
+				}
+				// The last character is in at n character times, and
+				// the read that wants it completes then (or when the
+				// receiver's FIFO times out, 4 character times later).
+				line := time.Duration(tc.n) * charTime
+				if late := last.Sub(start) - line; late < 0 || late > time.Millisecond+4*charTime {
+					t.Errorf("the last byte was read %v after its time on the line (%v); want within lineQuantum", late, line)
+				}
+				got := passes(t, a) + passes(t, b) - before
+				t.Logf("%d bytes: %d ISR passes, last byte %v after the line", tc.n, got, last.Sub(start)-line)
+				if got > tc.mostPasses {
+					t.Errorf("%d ISR passes for %d bytes; want at most %d", got, tc.n, tc.mostPasses)
+				}
+			})
+		})
+	}
+}
