@@ -61,7 +61,14 @@ func (d *Device) service() {
 func (d *Device) pass() {
 	d.mu.Lock()
 	now := d.vnow()
+	rx := d.s.stats.ReceivedCount
 	d.runLocked(now)
+	d.s.rxBurst = int(d.s.stats.ReceivedCount - rx)
+	if d.outQueueLocked() == 0 {
+		d.s.streaming = false
+	} else if !d.s.streaming {
+		d.s.streaming, d.s.streamSince = true, now
+	}
 	next, ok := d.nextWakeLocked()
 	signals := d.s.chip.TakeSignals(d.signals[:0])
 	d.signals = signals
@@ -167,17 +174,31 @@ func (d *Device) nextWakeLocked() (time.Duration, bool) {
 	return at, ok
 }
 
-// quantumLocked is lineQuantum, or less at rates where a quantum holds
-// more than a quarter of txWindow's characters (above about 2.5 Mbaud):
-// a receiver's RTS drop or XOFF, sent when its buffer reaches its limit,
-// then still stops the sender well inside the room that limit leaves.
-// While the transmitter has a backlog the quantum stretches (see
-// streamQuantum), never past half the time the backlog takes to send.
+// quantumLocked is how late the ISR goroutine may come: lineQuantum, or
+// less at rates where a quantum holds more than a quarter of txWindow's
+// characters (above about 2.5 Mbaud): a receiver's RTS drop or XOFF, sent
+// when its buffer reaches its limit, then still stops the sender well
+// inside the room that limit leaves. It stretches toward streamQuantum
+// while a stream is under way:
+//   - the transmitter has a backlog: up to half the time the backlog
+//     takes to send and half the time it has been streaming, so a
+//     stream's first and last characters and its write's completion come
+//     as promptly as an exchange's (a NotifyOutputBelow in mid-stream may
+//     come a stretched quantum late: the front asks for one with 50 ms of
+//     line still queued);
+//   - the receiver took in, in its last pass, more than half a stretched
+//     quantum's characters (or a quarter-window), which only a far end
+//     streaming with stretched quanta hands it; as that end's backlog
+//     ends, its bursts shrink below that.
 func (d *Device) quantumLocked() time.Duration {
 	ct := d.s.chip.Format().CharTime()
 	q := min(lineQuantum, ct*(txWindow/4))
-	if backlog := d.outQueueLocked(); backlog > 0 {
-		q = max(q, min(streamQuantum, ct*streamChars, ct*time.Duration(backlog/2)))
+	if backlog := d.outQueueLocked(); backlog > 0 && d.s.streaming {
+		age := d.s.chip.Now() - d.s.streamSince
+		q = max(q, min(streamQuantum, ct*streamChars, ct*time.Duration(backlog/2), age/2))
+	}
+	if burst := time.Duration(d.s.rxBurst) * ct; d.s.rxBurst > txWindow/4 || burst > streamQuantum/2 {
+		q = max(q, min(streamQuantum, ct*streamChars))
 	}
 	return q
 }

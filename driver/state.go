@@ -39,9 +39,14 @@ type state struct {
 	txUnacked    int
 	txBatches    []int
 	txWindowFull bool
-	inISR        bool // runLocked is servicing the chip at its own virtual instant
-	fcr          byte // what the driver last programmed into the write-only FCR
-	touched      bool // a locked section outside the ISR accessed the chip
+	rxBurst      int // characters the last ISR pass received (see quantumLocked)
+	// The transmitter has had a backlog at every ISR pass since
+	// streamSince (see quantumLocked).
+	streaming   bool
+	streamSince time.Duration
+	inISR       bool // runLocked is servicing the chip at its own virtual instant
+	fcr         byte // what the driver last programmed into the write-only FCR
+	touched     bool // a locked section outside the ISR accessed the chip
 	// Modem inputs VCOM_SET_MODEM_INPUTS set (MSR bits), which the wire's
 	// modem signals do not override.
 	forcedMask, forcedValue uint8
