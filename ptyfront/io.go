@@ -1,7 +1,6 @@
 package ptyfront
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -145,7 +144,7 @@ func (p *Port) data(b []byte, later bool) {
 	// waiting for it.
 	p.settle()
 	p.holdAhead(len(b), later)
-	w := driver.NewWrite(bytes.Clone(b))
+	w := driver.NewWrite(p.writeData(b))
 	p.dev.SubmitHere(w)
 	p.tx.writes = append(p.tx.writes, w)
 	p.reap()

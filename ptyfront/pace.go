@@ -1,7 +1,9 @@
 package ptyfront
 
 import (
+	"bytes"
 	"errors"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,6 +42,7 @@ const (
 // reader goroutine.
 type txState struct {
 	writes  []*driver.IRP // handed to the driver, oldest first
+	free    [][]byte      // data buffers of completed writes, for the next ones
 	stopped bool          // the slave's output is stopped (TCOOFF in force)
 	program bool          // by the program's own tcflow(TCOOFF)
 	// posted is the packet bit (TIOCPKT_STOP or _START) our last TCXONC
@@ -178,11 +181,37 @@ func (p *Port) endProgramStop() {
 func (p *Port) reap() {
 	n := 0
 	for n < len(p.tx.writes) && isDone(p.tx.writes[n]) {
+		if buf := p.tx.writes[n].Buffer; len(p.tx.free) < maxFree && cap(buf) <= maxFreeSize {
+			// The driver is done with a completed write's data (a trace
+			// took its own copy), so the next write can reuse it.
+			p.tx.free = append(p.tx.free, buf[:0])
+		}
 		n++
 	}
 	rest := copy(p.tx.writes, p.tx.writes[n:])
 	clear(p.tx.writes[rest:])
 	p.tx.writes = p.tx.writes[:rest]
+}
+
+// maxFree is how many completed writes' buffers the front keeps, of at
+// most maxFreeSize (what one read of a pty gives): a port streaming at
+// realistic timing then makes no garbage per write, which under load is
+// what the daemon's memory grows with, and an idle one keeps 16 KiB.
+const (
+	maxFree     = 4
+	maxFreeSize = 4 << 10
+)
+
+// writeData is a copy of b for a write request, in a reused buffer when one
+// is big enough.
+func (p *Port) writeData(b []byte) []byte {
+	for i := len(p.tx.free) - 1; i >= 0; i-- {
+		if buf := p.tx.free[i]; cap(buf) >= len(b) {
+			p.tx.free = slices.Delete(p.tx.free, i, i+1)
+			return append(buf, b...)
+		}
+	}
+	return bytes.Clone(b)
 }
 
 func isDone(irp *driver.IRP) bool {
