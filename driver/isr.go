@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vcomd/vcomd/ioctl"
 	"github.com/vcomd/vcomd/uart16550"
 )
 
@@ -195,10 +196,17 @@ func (d *Device) quantumLocked() time.Duration {
 	q := min(lineQuantum, ct*(txWindow/4))
 	if backlog := d.outQueueLocked(); backlog > 0 && d.s.streaming {
 		age := d.s.chip.Now() - d.s.streamSince
-		q = max(q, min(streamQuantum, ct*streamChars, ct*time.Duration(backlog/2), age/2))
+		stretch := min(streamQuantum, ct*time.Duration(backlog/2), age/2)
+		if d.outputFlowLocked() {
+			stretch = min(stretch, ct*streamChars)
+		}
+		q = max(q, stretch)
 	}
 	if burst := time.Duration(d.s.rxBurst) * ct; d.s.rxBurst > txWindow/4 || burst > streamQuantum/2 {
-		q = max(q, min(streamQuantum, ct*streamChars))
+		// What the receiver's timer serves (its FIFO's timeout, its
+		// reads' completion) is not what stops the far end: an RTS drop
+		// or XOFF leaves in the pass that takes in the character.
+		q = max(q, streamQuantum)
 	}
 	return q
 }
@@ -215,11 +223,20 @@ func (d *Device) quantumLocked() time.Duration {
 // nothing.
 const streamQuantum = 16 * time.Millisecond
 
-// streamChars bounds a stretched quantum in characters: a sender runs at
-// most that far past a receiver's RTS drop or XOFF (plus its FIFO), well
-// inside the 512 bytes of room the default XoffLimit leaves, and a pass
-// hands the wire less than txWindow.
+// streamChars bounds a stretched quantum in characters while the
+// transmitter obeys output flow control: it runs at most that far past a
+// receiver's RTS drop or XOFF (plus its FIFO), well inside the 512 bytes
+// of room the default XoffLimit leaves, and a pass hands the wire less
+// than txWindow. A transmitter that obeys none cannot be stopped, so how
+// far it runs ahead of the far end's reactions changes nothing.
 const streamChars = 192
+
+// outputFlowLocked reports whether the transmitter obeys output flow
+// control: CTS, DSR or DCD handshake, or received XON/XOFF.
+func (d *Device) outputFlowLocked() bool {
+	hf := d.s.handflow
+	return hf.ControlHandShake&ioctl.OutHandshakeAll != 0 || hf.FlowReplace&ioctl.AutoTransmit != 0
+}
 
 // nextDueLocked is when something next happens that the ISR must handle:
 // the chip's next event or the earliest input stamped in the future.

@@ -78,3 +78,34 @@ func TestStreamStretchesQuantum(t *testing.T) {
 		})
 	}
 }
+
+// A transmitter that obeys output flow control stretches its quantum only
+// as far as streamChars (192 characters), so that it stops within that of
+// the far end's RTS drop; one that obeys none, which nothing can stop,
+// stretches to the full 16 ms.
+func TestStreamQuantumBoundedByFlowControl(t *testing.T) {
+	const baud, n = 921600, 92160 // a second of line
+	run := func(t *testing.T, hf ioctl.HandFlow) uint64 {
+		var got uint64
+		synctest.Test(t, func(t *testing.T) {
+			a, b := pair(t, driver.Options{}, baud)
+			setHandflow(t, a, hf)
+			before := passes(t, a)
+			w := driver.NewWrite(make([]byte, n))
+			a.Submit(w)
+			readStream(t, b, n)
+			if st, _ := w.Wait(context.Background()); st != driver.StatusSuccess {
+				t.Fatalf("write: %v", st)
+			}
+			got = passes(t, a) - before
+		})
+		return got
+	}
+	free := run(t, ioctl.HandFlow{ControlHandShake: ioctl.DTRControl, FlowReplace: ioctl.RTSControl})
+	held := run(t, ioctl.HandFlow{ControlHandShake: ioctl.DTRControl | ioctl.CTSHandshake, FlowReplace: ioctl.RTSControl})
+	t.Logf("sender's ISR passes for a second at %d baud: %d without flow control, %d with the CTS handshake", baud, free, held)
+	// 192 characters are 2.1 ms at 921600: about 480 passes; 16 ms, 60.
+	if held < 300 || free > 150 {
+		t.Errorf("sender's ISR passes %d without flow control (want at most 150), %d with the CTS handshake (want at least 300)", free, held)
+	}
+}
