@@ -64,13 +64,7 @@ func (d *Device) pass() {
 	now := d.vnow()
 	rx := d.s.stats.ReceivedCount
 	d.runLocked(now)
-	d.s.rxBurst = int(d.s.stats.ReceivedCount - rx)
-	if d.outQueueLocked() == 0 {
-		d.s.streaming = false
-	} else if !d.s.streaming {
-		d.s.streaming, d.s.streamSince = true, now
-	}
-	next, ok := d.nextWakeLocked()
+	next, ok := d.nextWakeLocked(d.noteStreamLocked(now, rx))
 	signals := d.s.chip.TakeSignals(d.signals[:0])
 	d.signals = signals
 	wire := d.s.wire
@@ -166,13 +160,33 @@ func countChars(signals []uart16550.Signal) int {
 const lineQuantum = time.Millisecond
 
 // nextWakeLocked is when the ISR goroutine must run next: the next thing
-// due (nextDueLocked), a quantum later at realistic timing.
-func (d *Device) nextWakeLocked() (time.Duration, bool) {
+// due (nextDueLocked), a quantum later at realistic timing. backlog is
+// what writes still have to hand to the UART (outQueueLocked).
+func (d *Device) nextWakeLocked(backlog int) (time.Duration, bool) {
 	at, ok := d.nextDueLocked()
 	if ok && !d.s.instant {
-		at += d.quantumLocked()
+		at += d.quantumLocked(backlog)
 	}
 	return at, ok
+}
+
+// noteStreamLocked records, at the end of a pass at realistic timing that
+// began with rx characters received, what quantumLocked looks at: the
+// pass's receive burst and whether a stream is under way, and since when.
+// It returns the backlog, which it had to measure.
+func (d *Device) noteStreamLocked(now time.Duration, rx uint64) int {
+	s := &d.s
+	if s.instant {
+		return 0
+	}
+	s.rxBurst = int(s.stats.ReceivedCount - rx)
+	backlog := d.outQueueLocked()
+	if backlog == 0 {
+		s.streaming = false
+	} else if !s.streaming {
+		s.streaming, s.streamSince = true, now
+	}
+	return backlog
 }
 
 // quantumLocked is how late the ISR goroutine may come: lineQuantum, or
@@ -191,10 +205,10 @@ func (d *Device) nextWakeLocked() (time.Duration, bool) {
 //     quantum's characters (or a quarter-window), which only a far end
 //     streaming with stretched quanta hands it; as that end's backlog
 //     ends, its bursts shrink below that.
-func (d *Device) quantumLocked() time.Duration {
+func (d *Device) quantumLocked(backlog int) time.Duration {
 	ct := d.s.chip.Format().CharTime()
 	q := min(lineQuantum, ct*(txWindow/4))
-	if backlog := d.outQueueLocked(); backlog > 0 && d.s.streaming {
+	if backlog > 0 && d.s.streaming {
 		age := d.s.chip.Now() - d.s.streamSince
 		stretch := min(streamQuantum, ct*time.Duration(backlog/2), age/2)
 		if d.outputFlowLocked() {
