@@ -125,29 +125,53 @@ func Open(dev *driver.Device, w *Watcher, opts Options) (*Port, error) {
 }
 
 // openPTY allocates a pty with creack/pty and returns a non-blocking master
-// the runtime poller can park readers on. pty.Open leaves its master in
-// blocking mode (it took the descriptor with Fd), which would hold one
-// thread per port and make Close unable to wake a reader; a duplicate set
-// non-blocking avoids both.
+// the runtime poller can park readers on, and a blocking slave kept out of
+// the poller. pty.Open leaves its master in blocking mode (it took the
+// descriptor with Fd), which would hold one thread per port and make Close
+// unable to wake a reader. Its slave it opens pollable, and the front only
+// ever issues ioctls on it: in the poller, every write the program makes
+// and every byte the front hands it would wake the poller's thread for
+// nothing (a program that retries a refused write at once, as pyserial
+// does, then costs the daemon a context switch per retry). Duplicates in
+// the right modes avoid both.
 func openPTY() (master, slave *os.File, err error) {
 	m, s, err := pty.Open()
 	if err != nil {
 		return nil, nil, fmt.Errorf("allocating a pty: %w", err)
 	}
 	defer m.Close()
-	var fd int
-	cerr := control(m, func(raw int) {
-		fd, err = unix.Dup(raw)
-		if err == nil {
+	defer s.Close()
+	mfd, err := dupMode(m, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pty master: %w", err)
+	}
+	sfd, err := dupMode(s, false)
+	if err != nil {
+		unix.Close(mfd)
+		return nil, nil, fmt.Errorf("pty slave: %w", err)
+	}
+	// os.NewFile puts only a non-blocking descriptor in the poller.
+	return os.NewFile(uintptr(mfd), "ptmx"), os.NewFile(uintptr(sfd), s.Name()), nil
+}
+
+// dupMode duplicates f's descriptor, close-on-exec, in the blocking mode
+// asked for.
+func dupMode(f *os.File, nonblock bool) (int, error) {
+	fd := -1
+	var err error
+	cerr := control(f, func(raw int) {
+		if fd, err = unix.Dup(raw); err == nil {
 			unix.CloseOnExec(fd)
-			err = unix.SetNonblock(fd, true)
+			err = unix.SetNonblock(fd, nonblock)
 		}
 	})
 	if err = errors.Join(cerr, err); err != nil {
-		s.Close()
-		return nil, nil, fmt.Errorf("pty master: %w", err)
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return -1, err
 	}
-	return os.NewFile(uintptr(fd), "ptmx"), s, nil
+	return fd, nil
 }
 
 // setup gives the slave a serial port's permissions and default termios,

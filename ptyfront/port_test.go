@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -477,4 +479,43 @@ func stats(t *testing.T, d *driver.Device) ioctl.PerfStats {
 		t.Fatal(err)
 	}
 	return irp.Output().(ioctl.PerfStats)
+}
+
+// TestSlaveOutOfPoller checks that the front's own descriptor of the slave
+// is in no epoll set of the process: the front only issues ioctls on it,
+// and in the runtime poller every write of the program's (pyserial retries
+// a refused one at once, in a loop) and every byte handed to it would wake
+// the daemon for nothing.
+func TestSlaveOutOfPoller(t *testing.T) {
+	a, _ := newPair(t, false)
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slaves, polls []string
+	for _, e := range fds {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		switch {
+		case err != nil:
+		case target == a.path:
+			slaves = append(slaves, e.Name())
+		case target == "anon_inode:[eventpoll]":
+			polls = append(polls, e.Name())
+		}
+	}
+	if len(slaves) == 0 || len(polls) == 0 {
+		t.Fatalf("found %d descriptors of %s and %d epoll sets; want at least one of each", len(slaves), a.path, len(polls))
+	}
+	for _, ep := range polls {
+		info, err := os.ReadFile("/proc/self/fdinfo/" + ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(info), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "tfd:" && slices.Contains(slaves, f[1]) {
+				t.Errorf("descriptor %s of the slave %s is in epoll set %s: %s", f[1], a.path, ep, line)
+			}
+		}
+	}
 }
