@@ -173,7 +173,7 @@ func (d *Device) SetWire(w Wire) {
 	d.s.txRound = false // an old wire's acknowledgement will not come
 	// Nor will its batches' (one that still does only frees the window a
 	// batch early).
-	d.s.txUnacked, d.s.txBatches, d.s.txWindowFull = 0, nil, false
+	d.s.txUnacked, d.s.txBatches, d.s.txWindowFull, d.s.txLoaded = 0, nil, false, 0
 	d.s.touched = true
 	// A SettingsWire learns the settings it starts from.
 	after := afterUnlock{settings: true}

@@ -67,6 +67,7 @@ func (d *Device) pass() {
 	next, ok := d.nextWakeLocked(d.noteStreamLocked(now, rx))
 	signals := d.s.chip.TakeSignals(d.signals[:0])
 	d.signals = signals
+	d.s.txLoaded = 0
 	wire := d.s.wire
 	var taken func()
 	chars := countChars(signals)

@@ -35,10 +35,13 @@ type state struct {
 	onLowWater func()
 	// Realistic timing: characters handed to the wire that the far end has
 	// not yet applied, in the batches the wire will acknowledge, and
-	// whether write data waits for them (see txWindow).
+	// whether write data waits for them (see txWindow); and what write
+	// data the transmitter loaded since the last pass handed the wire its
+	// characters.
 	txUnacked    int
 	txBatches    []int
 	txWindowFull bool
+	txLoaded     int
 	rxBurst      int // characters the last ISR pass received (see quantumLocked)
 	// The transmitter has had a backlog at every ISR pass since
 	// streamSince (see quantumLocked).

@@ -30,6 +30,14 @@ func (d *Device) txWorkLocked() bool {
 // overshoot well inside the 512 bytes of room the default XoffLimit
 // leaves, and let the receiver run 22 ms late at 115200 baud (2.8 ms at
 // 921600) before the line idles.
+//
+// Our own ISR goroutine can be late too: a pass that the host ran 50 ms
+// after its timer catches the chip up over those 50 ms, and would load
+// all of them before the far end saw the first. So while the transmitter
+// obeys output flow control a pass loads no more than passLoadLocked
+// allows; one that obeys none cannot be stopped in time anyway, and a
+// pass of a stretched quantum (16 ms, 6400 characters at 4 Mbaud) may
+// then load what its span holds.
 const txWindow = 256
 
 // mayLoadLocked reports whether the next FIFO's worth of write data may
@@ -40,11 +48,25 @@ func (d *Device) mayLoadLocked() bool {
 	if s.instant {
 		return !s.txRound
 	}
-	if s.wire == nil || s.txUnacked < txWindow {
+	if s.wire == nil || s.txUnacked < txWindow && (!d.outputFlowLocked() || s.txLoaded < d.passLoadLocked()) {
 		return true
 	}
 	s.txWindowFull = true
 	return false
+}
+
+// passLoadLocked is how many characters one ISR pass of a transmitter that
+// obeys output flow control may load: the window, and a lineQuantum's
+// worth more, because the runtime's timers wake a goroutine with a
+// millisecond's granularity. A pass planned half a millisecond ahead at
+// 4 Mbaud comes about a millisecond later, 440 characters on; held to the
+// window, the line ran at about 0.6 of its rate with RTS/CTS (and a late pass
+// wastes the rest of its span, where the host, not the line, set the
+// pace). The receiver's room must hold this much past its limit: at
+// 4 Mbaud, 672 characters with the FIFO, inside the 8 KiB a port's 64 KiB
+// typeahead leaves.
+func (d *Device) passLoadLocked() int {
+	return txWindow + int(lineQuantum/d.s.chip.Format().CharTime())
 }
 
 // transmitLocked is the THR-empty step of SerialISR: with the holding
@@ -77,6 +99,7 @@ func (d *Device) transmitLocked() {
 		n := min(c.State().FIFODepth, len(buf)-s.writeOff)
 		d.sendManyLocked(buf[s.writeOff : s.writeOff+n])
 		s.writeOff += n
+		s.txLoaded += n
 		if s.writeOff == len(buf) {
 			s.writeDone = true
 			d.dpcs.Insert(d.writeDpc, nil, nil)

@@ -95,6 +95,95 @@ func TestTransmitterWaitsForLateReceiver(t *testing.T) {
 	})
 }
 
+// lateSender is a wire whose far end applies everything at once, but
+// whose first delivery keeps the transmitter's ISR goroutine away for
+// 100 ms: what a host too busy to run it on time looks like. It records
+// the most characters one pass handed it.
+type lateSender struct {
+	mu          sync.Mutex
+	slept       bool
+	chars, most int
+}
+
+func (w *lateSender) Transmit(_ *driver.Device, signals []uart16550.Signal, taken func()) {
+	n := 0
+	for _, sg := range signals {
+		switch sg.Kind {
+		case uart16550.SignalChar:
+			n++
+		case uart16550.SignalChars:
+			n += len(sg.Data)
+		}
+	}
+	w.mu.Lock()
+	first := !w.slept && n > 0
+	w.slept = w.slept || first
+	w.chars += n
+	if n > w.most {
+		w.most = n
+	}
+	w.mu.Unlock()
+	if first {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if taken != nil {
+		taken()
+	}
+}
+
+func (w *lateSender) sent() (chars, most int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.chars, w.most
+}
+
+// A transmitter that obeys flow control keeps to its window even when its
+// own ISR goroutine runs late: the pass that catches up 100 ms (1152
+// characters at 115200) loads no more than the window and a millisecond's
+// worth, so the far end hears of them in time to stop it with RTS.
+// Without flow control nothing could stop it, and the pass sends what its
+// span holds.
+func TestLateTransmitterKeepsWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		hf     ioctl.HandFlow
+		window bool
+	}{
+		{"CTS handshake", ioctl.HandFlow{ControlHandShake: ioctl.DTRControl | ioctl.CTSHandshake, FlowReplace: ioctl.RTSControl}, true},
+		{"no flow control", ioctl.HandFlow{ControlHandShake: ioctl.DTRControl, FlowReplace: ioctl.RTSControl}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := &lateSender{}
+				d := driver.New(driver.Options{Name: "A", Wire: w, Epoch: time.Now()})
+				t.Cleanup(func() { d.Close() })
+				mustCall(t, d, &driver.IRP{Major: driver.MajorCreate})
+				mustCall(t, d, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: 115200}))
+				d.Input(driver.Input{Kind: driver.InputModem, Modem: uart16550.ModemInputs{CTS: true, DSR: true, DCD: true}})
+				setHandflow(t, d, tc.hf)
+				data := make([]byte, 3000)
+				if st, err := d.Call(context.Background(), driver.NewWrite(data)); err != nil || st != driver.StatusSuccess {
+					t.Fatalf("write: %v %v", st, err)
+				}
+				time.Sleep(5 * time.Millisecond) // the FIFO's last characters leave
+				synctest.Wait()
+				chars, most := w.sent()
+				if chars != len(data) {
+					t.Fatalf("%d of %d characters sent", chars, len(data))
+				}
+				// The window, a millisecond of line time (12 characters)
+				// and a FIFO.
+				if limit := 256 + 12 + 16; tc.window && most > limit {
+					t.Fatalf("a late pass handed the wire %d characters at once; want no more than the window, a millisecond and a FIFO (%d)", most, limit)
+				}
+				if !tc.window && most <= 1000 {
+					t.Fatalf("without flow control the late pass sent %d characters; want the 100 ms it caught up", most)
+				}
+			})
+		})
+	}
+}
+
 // Delivered returns once the far end has applied what the UART put on its
 // pins: a DTR change on one end of a cable is then the other end's DSR,
 // every time, with no waiting in between.
