@@ -52,7 +52,7 @@ func benchSend(b *testing.B, baud uint32) {
 		}
 	}
 	chars := 0
-	count := func(_ time.Duration, s []uart16550.Signal) { chars += countChars(s) }
+	count := func(_ time.Duration, s []uart16550.Signal) { chars += uart16550.CountChars(s) }
 	topUp()
 	start := d.benchNow()
 	// A millisecond first, so that the line is busy when timing starts.

@@ -70,7 +70,7 @@ func (d *Device) pass() {
 	d.s.txLoaded = 0
 	wire := d.s.wire
 	var taken func()
-	chars := countChars(signals)
+	chars := uart16550.CountChars(signals)
 	if d.s.txRound && !d.s.txRoundOut && wire != nil && chars > 0 {
 		// The round written into the FIFO is on its way: the next
 		// goes when the far end has taken it.
@@ -133,20 +133,6 @@ func (d *Device) pass() {
 		dones[i] = nil
 	}
 	d.dones = dones[:0]
-}
-
-// countChars is how many characters signals carry.
-func countChars(signals []uart16550.Signal) int {
-	n := 0
-	for _, sg := range signals {
-		switch sg.Kind {
-		case uart16550.SignalChar:
-			n++
-		case uart16550.SignalChars:
-			n += len(sg.Data)
-		}
-	}
-	return n
 }
 
 // lineQuantum is how late, in line time, the ISR goroutine may come to

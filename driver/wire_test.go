@@ -24,14 +24,7 @@ type slowFarEnd struct {
 func (w *slowFarEnd) Transmit(_ *driver.Device, signals []uart16550.Signal, taken func()) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, sg := range signals {
-		switch sg.Kind {
-		case uart16550.SignalChar:
-			w.chars++
-		case uart16550.SignalChars:
-			w.chars += len(sg.Data)
-		}
-	}
+	w.chars += uart16550.CountChars(signals)
 	if taken != nil {
 		w.pending = append(w.pending, taken)
 	}
@@ -106,15 +99,7 @@ type lateSender struct {
 }
 
 func (w *lateSender) Transmit(_ *driver.Device, signals []uart16550.Signal, taken func()) {
-	n := 0
-	for _, sg := range signals {
-		switch sg.Kind {
-		case uart16550.SignalChar:
-			n++
-		case uart16550.SignalChars:
-			n += len(sg.Data)
-		}
-	}
+	n := uart16550.CountChars(signals)
 	w.mu.Lock()
 	first := !w.slept && n > 0
 	w.slept = w.slept || first

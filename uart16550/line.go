@@ -65,6 +65,20 @@ type Signal struct {
 	Step  uint64
 }
 
+// CountChars is how many characters signals carry.
+func CountChars(signals []Signal) int {
+	n := 0
+	for _, sg := range signals {
+		switch sg.Kind {
+		case SignalChar:
+			n++
+		case SignalChars:
+			n += len(sg.Data)
+		}
+	}
+	return n
+}
+
 // ModemInputs are the four modem status inputs, true meaning asserted.
 type ModemInputs struct {
 	CTS, DSR, RI, DCD bool
