@@ -59,7 +59,7 @@ func (d *Device) admitLocked(in *Input) int {
 	if s.byteWise || !s.instant || in.Err != 0 || s.handflow.FlowReplace&(flowAutoTransmit|flowAutoReceive) != 0 {
 		return 1
 	}
-	room := len(s.rxBuf) - s.rxCount
+	room := s.rxSize - s.rxCount
 	if s.readByISR {
 		room += s.readLen - s.readN
 	}
@@ -139,7 +139,7 @@ func (d *Device) putCharsLocked(p []byte) {
 		// through putCharLocked) or, while input flow control is not yet
 		// engaged, the first that engages it. Once one character has
 		// engaged it, the next find it engaged and do nothing.
-		size := len(s.rxBuf)
+		size := s.rxSize
 		n := min(len(p), size-s.rxCount)
 		if s.rxCount+1 >= size-s.xoffLimit {
 			d.engageInputFlowLocked()
@@ -154,7 +154,8 @@ func (d *Device) putCharsLocked(p []byte) {
 			p = p[1:]
 			continue
 		}
-		tail := (s.rxHead + s.rxCount) % size
+		d.growRxLocked(s.rxCount + n)
+		tail := (s.rxHead + s.rxCount) % len(s.rxBuf)
 		c := copy(s.rxBuf[tail:], p[:n])
 		copy(s.rxBuf, p[c:n])
 		s.rxCount += n

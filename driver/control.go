@@ -43,7 +43,7 @@ func (d *Device) deviceControlLocked(a *afterUnlock, irp *IRP) {
 		ok(s.line)
 	case ioctl.SetHandflow:
 		hf := irp.Input.(ioctl.HandFlow)
-		if err := hf.ValidateLimits(len(s.rxBuf)); err != nil {
+		if err := hf.ValidateLimits(s.rxSize); err != nil {
 			fail(StatusInvalidParameter, err)
 			return
 		}
@@ -161,7 +161,7 @@ func (d *Device) deviceControlLocked(a *afterUnlock, irp *IRP) {
 	case ioctl.GetProperties:
 		ok(ioctl.Properties{
 			MaxBaud:            ioctl.MaxBaud,
-			CurrentRxQueue:     uint32(len(s.rxBuf)),
+			CurrentRxQueue:     uint32(s.rxSize),
 			SettableData:       0x0F,
 			SettableStopParity: 0x1F07,
 			ProvSubType:        1,
@@ -228,18 +228,10 @@ func (d *Device) outQueueLocked() int {
 // shrinks it) and resets the flow-control limits to their defaults.
 func (d *Device) resizeQueueLocked(size int) {
 	s := &d.s
-	if size <= len(s.rxBuf) {
+	if size <= s.rxSize {
 		return
 	}
-	buf := make([]byte, size)
-	n := 0
-	for s.rxCount > 0 {
-		buf[n] = s.rxBuf[s.rxHead]
-		s.rxHead = (s.rxHead + 1) % len(s.rxBuf)
-		s.rxCount--
-		n++
-	}
-	s.rxBuf, s.rxHead, s.rxCount = buf, 0, n
+	s.rxSize = size // its memory grows as it fills
 	s.xoffLimit, s.xonLimit = size/8, size/2
 	s.handflow.XoffLimit, s.handflow.XonLimit = int32(s.xoffLimit), int32(s.xonLimit)
 }

@@ -40,7 +40,7 @@ func (d *Device) initState(opts Options) {
 	if size <= 0 {
 		size = DefaultQueueSize
 	}
-	s.rxBuf = make([]byte, size)
+	s.rxSize = size
 	s.xoffLimit, s.xonLimit = size/8, size/2
 	s.fcr = fcrDefault
 	c := s.chip
@@ -69,8 +69,8 @@ func (d *Device) openLocked() {
 	// session's buffer overruns, so that a test that wrote too early
 	// sees why its data is missing.
 	lost := s.rxCount + int(s.stats.BufferOverrunErrorCount-s.overrunsAtClose)
-	s.rxHead, s.rxCount = 0, 0
-	s.xoffLimit, s.xonLimit = len(s.rxBuf)/8, len(s.rxBuf)/2
+	d.rxEmptiedLocked()
+	s.xoffLimit, s.xonLimit = s.rxSize/8, s.rxSize/2
 	s.waitMask, s.history = 0, 0
 	s.errorWord = 0
 	s.stats = Stats{BufferOverrunErrorCount: uint64(lost)}

@@ -334,7 +334,7 @@ func (d *Device) runLocked(now time.Duration) {
 // receiver that falls behind overruns, as hardware does.
 func (d *Device) lineWaitsLocked(in Input) bool {
 	s := &d.s
-	return s.instant && (in.Kind == InputChar || in.Kind == InputChars) && !s.readByISR && s.rxCount >= len(s.rxBuf)
+	return s.instant && (in.Kind == InputChar || in.Kind == InputChars) && !s.readByISR && s.rxCount >= s.rxSize
 }
 
 func (d *Device) applyInputLocked(in Input) {

@@ -28,7 +28,7 @@ func (d *Device) startPurgeLocked(a *afterUnlock) {
 		s.chip.Write(uart16550.FCR, s.fcr|uart16550.FCRTxReset)
 	}
 	if flags&purgeRxClear != 0 {
-		s.rxHead, s.rxCount = 0, 0
+		d.rxEmptiedLocked()
 		s.chip.Write(uart16550.FCR, s.fcr|uart16550.FCRRxReset)
 		d.releaseInputFlowLocked()
 	}

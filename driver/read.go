@@ -90,6 +90,9 @@ func (d *Device) takeTypeaheadLocked(buf []byte) int {
 		s.rxHead = (s.rxHead + chunk) % size
 		s.rxCount -= chunk
 	}
+	if n > 0 && s.rxCount == 0 {
+		d.rxEmptiedLocked()
+	}
 	if n > 0 {
 		d.releaseInputFlowLocked()
 		if len(s.inbox) > 0 {

@@ -42,7 +42,7 @@ func (d *Device) putCharLocked(c byte) {
 		d.readStoredLocked(1)
 		return
 	}
-	size := len(s.rxBuf)
+	size := s.rxSize
 	if s.rxCount+1 >= size-s.xoffLimit {
 		d.engageInputFlowLocked()
 	}
@@ -50,12 +50,13 @@ func (d *Device) putCharLocked(c byte) {
 		s.stats.BufferOverrunErrorCount++
 		s.errorWord |= errQueueOverrun
 		if s.handflow.FlowReplace&flowErrorChar != 0 {
-			s.rxBuf[(s.rxHead+size-1)%size] = s.chars.ErrorChar
+			s.rxBuf[(s.rxHead+size-1)%size] = s.chars.ErrorChar // full: rxBuf has size bytes
 		}
 		d.errorAbortLocked()
 		return
 	}
-	s.rxBuf[(s.rxHead+s.rxCount)%size] = c
+	d.growRxLocked(s.rxCount + 1)
+	s.rxBuf[(s.rxHead+s.rxCount)%len(s.rxBuf)] = c
 	s.rxCount++
 	if s.rxCount == size*13/16 {
 		d.eventLocked(evRx80Full)

@@ -121,7 +121,7 @@ func (d *Device) applyHandFlowLocked(hf ioctl.HandFlow, atOpen bool) {
 		return
 	}
 	d.applyModemStatusLocked(s.chip.State().MSR)
-	if s.rxCount > 0 && s.rxCount+1 >= len(s.rxBuf)-s.xoffLimit {
+	if s.rxCount > 0 && s.rxCount+1 >= s.rxSize-s.xoffLimit {
 		d.engageInputFlowLocked()
 	}
 	d.kickTxLocked()

@@ -73,8 +73,11 @@ type state struct {
 	errorWord       uint32 // SERIAL_ERROR_* since the last GET_COMMSTATUS
 	stats           Stats
 
-	// Typeahead buffer (the "interrupt buffer"): received bytes no read owns.
+	// Typeahead buffer (the "interrupt buffer"): received bytes no read
+	// owns, in a ring of rxSize bytes whose memory, rxBuf, grows as it
+	// fills (see growRxLocked).
 	rxBuf     []byte
+	rxSize    int
 	rxHead    int
 	rxCount   int
 	xoffLimit int // engage input flow control when free space falls to this

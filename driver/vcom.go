@@ -181,7 +181,7 @@ func (d *Device) portStateLocked() ioctl.PortState {
 		RxFIFO:      st.RxLevel,
 		TxFIFO:      st.TxLevel,
 		InQueue:     s.rxCount,
-		InQueueSize: len(s.rxBuf),
+		InQueueSize: s.rxSize,
 		OutQueue:    d.outQueueLocked(),
 		Reads:       reads,
 		Writes:      writes,

@@ -24,8 +24,10 @@ import (
 func (p *Port) fromMaster() {
 	defer p.wg.Done()
 	defer p.waitWrite()
-	buf := make([]byte, 1+readSize)
+	var buf []byte
 	for {
+		instant := p.dev.Instant()
+		buf = readBuf(buf, instant)
 		n, err := p.master.Read(buf)
 		if errors.Is(err, os.ErrDeadlineExceeded) && p.ctx.Err() == nil {
 			// A wake-up: a last close wants the pty drained, or the
@@ -41,7 +43,7 @@ func (p *Port) fromMaster() {
 			}
 			return
 		}
-		if n > 1 && buf[0] == unix.TIOCPKT_DATA && p.dev.Instant() {
+		if n > 1 && buf[0] == unix.TIOCPKT_DATA && instant {
 			var next []byte
 			n, next = p.gather(buf, n)
 			p.data(buf[1:n], len(next) > 0)
@@ -53,8 +55,27 @@ func (p *Port) fromMaster() {
 	}
 }
 
-// readSize is the most the reader takes from the master at once.
-const readSize = 64 << 10
+// readSize is the most the reader takes from the master at once, after
+// the packet's status byte: at timing off it gathers that much into one
+// write request (see gather). Otherwise one read is all it takes, and the
+// pty gives at most ptyReadSize.
+const (
+	readSize    = 64 << 10
+	ptyReadSize = 4 << 10
+)
+
+// readBuf returns a buffer of the reader's size for timing off (instant)
+// or realistic timing, buf itself when it has that size.
+func readBuf(buf []byte, instant bool) []byte {
+	size := 1 + ptyReadSize
+	if instant {
+		size = 1 + readSize
+	}
+	if len(buf) != size {
+		buf = make([]byte, size)
+	}
+	return buf
+}
 
 // gather adds to the data packet in buf[:n] what else the master holds
 // now, up to a chunk, without waiting for more: at timing off a chunk
@@ -67,7 +88,7 @@ func (p *Port) gather(buf []byte, n int) (int, []byte) {
 	if err != nil {
 		return n, nil
 	}
-	limit := 1 + readSize
+	limit := len(buf)
 	for limit-n > 1 {
 		var m int
 		var rerr error
