@@ -110,7 +110,7 @@ func benchReceive(b *testing.B, baud uint32) {
 			case uart16550.SignalChar:
 				recorded = append(recorded, Input{At: sg.At, Kind: InputChar, Char: sg.Char})
 			case uart16550.SignalChars:
-				recorded = append(recorded, Input{At: sg.At, Kind: InputChars, Data: append([]byte(nil), sg.Data...)})
+				recorded = append(recorded, Input{At: sg.At, Kind: InputChars, Data: sg.Data, Step: sg.Step, Frac0: sg.Frac0, Format: sg.Format})
 			}
 		}
 		if len(recorded) > from {
@@ -293,7 +293,7 @@ func (x *benchISR) kicked(at time.Duration, in []Input) {
 func (x *benchISR) afterPassLocked() {
 	d := x.Device
 	s := &d.s
-	x.signals = s.chip.TakeSignals(x.signals[:0])
+	x.signals = ownRunData(s.chip.TakeSignals(x.signals[:0]))
 	var filled *IRP
 	if s.readDone {
 		filled = s.curRead
@@ -425,7 +425,7 @@ func (c *benchCable) Transmit(from *Device, signals []uart16550.Signal, taken fu
 		case uart16550.SignalChar:
 			in = append(in, Input{At: s.At, Kind: InputChar, Char: s.Char})
 		case uart16550.SignalChars:
-			in = append(in, Input{At: s.At, Kind: InputChars, Data: s.Data})
+			in = append(in, Input{At: s.At, Kind: InputChars, Data: s.Data, Step: s.Step, Frac0: s.Frac0, Format: s.Format})
 		case uart16550.SignalBreak:
 			in = append(in, Input{At: s.At, Kind: InputBreak, Break: s.Break})
 		case uart16550.SignalModem:

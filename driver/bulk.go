@@ -1,5 +1,7 @@
 package driver
 
+import "time"
+
 // At timing off characters take no time, so what costs is handling them:
 // the wire carries a FIFO's worth as one run (InputChars), the ISR reads
 // the RX FIFO in bulk, and stretches of characters that need none of the
@@ -25,21 +27,32 @@ func (d *Device) Queued() int {
 }
 
 // receiveRunLocked applies the next part of a run of characters from the
-// wire, and reports whether the run is now all applied. The part is one
-// character at realistic timing, as the InputChar each stands for, and at
-// timing off as many as the receiver takes without one of them having to
-// wait on the line.
-func (d *Device) receiveRunLocked(in *Input) bool {
+// wire, and reports whether the run is now all applied. At timing off the
+// part is as many as the receiver takes without one of them having to
+// wait on the line. At realistic timing a timed run (Step) gives what has
+// arrived by now, each character at its own end, up to the first that
+// leaves the chip's interrupt raised (ReceiveSpaced), which the ISR then
+// services, as it would for the InputChar each stands for; a run without
+// Step gives one character.
+func (d *Device) receiveRunLocked(in *Input, now time.Duration) bool {
 	s := &d.s
 	if len(in.Data) == 0 {
 		return true
 	}
-	s.chip.Advance(in.At)
+	var k int
+	if in.Step != 0 && !s.byteWise {
+		// A timed run: the characters that have ended by now, each at
+		// its end, up to where the ISR must run.
+		run := in.run()
+		k = s.chip.ReceiveSpaced(run, 0, run.EndedBy(now), in.Err)
+	} else {
+		s.chip.Advance(in.At)
+		d.serviceLocked()
+		k = d.admitLocked(in)
+		s.chip.ReceiveRun(in.Data[:k], in.Err)
+	}
 	d.serviceLocked()
-	k := d.admitLocked(in)
-	s.chip.ReceiveRun(in.Data[:k], in.Err)
-	d.serviceLocked()
-	in.Data = in.Data[k:]
+	in.took(k)
 	return len(in.Data) == 0
 }
 

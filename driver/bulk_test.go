@@ -40,8 +40,8 @@ func (c *capture) Transmit(_ *driver.Device, signals []uart16550.Signal, taken f
 			c.got = append(c.got, s)
 			continue
 		}
-		for _, ch := range s.Data {
-			c.got = append(c.got, uart16550.Signal{At: s.At, Kind: uart16550.SignalChar, Char: ch, Format: s.Format})
+		for k, ch := range s.Data {
+			c.got = append(c.got, uart16550.Signal{At: s.End(k), Kind: uart16550.SignalChar, Char: ch, Format: s.Format})
 		}
 	}
 	if taken != nil {
@@ -81,8 +81,10 @@ type observed struct {
 }
 
 // A device fed runs of characters (InputChars, as a wire at timing off
-// carries them) through the ISR's bulk path ends up exactly as one fed the
-// same characters one by one through the byte-wise path (ByteWise),
+// carries them, or timed runs whose characters each arrive at their own
+// end, as a wire at realistic timing does) through the ISR's bulk path
+// ends up exactly as one fed the same characters one by one through the
+// byte-wise path (ByteWise),
 // whatever per-character work the settings ask for: the same bytes read
 // with the same statuses, the same counters, errors, holds and modem
 // outputs, the same events, and the same data, XON, XOFF and modem changes
@@ -107,18 +109,24 @@ func TestRunsMatchCharacters(t *testing.T) {
 		// driver's goroutines may interleave them differently from one run
 		// to the next, whatever the input.
 		racy bool
+		// Timed runs (Step), each part after the last one's characters
+		// have arrived; without, a run's characters all arrive at once.
+		timed bool
 	}{
-		{"no flow control", true, hf(ioctl.DTRControl, ioctl.RTSControl), 0, 8, false, false},
-		{"RTS/CTS and DTR handshake", true, hf(ioctl.DTRHandshake|ioctl.CTSHandshake, ioctl.RTSHandshake), ioctl.EvRx80Full, 8, false, false},
-		{"XON/XOFF both ways", true, hf(ioctl.DTRControl, ioctl.RTSControl|ioctl.AutoTransmit|ioctl.AutoReceive), ioctl.EvRx80Full, 8, false, true},
-		{"XON/XOFF, 7 data bits", true, hf(ioctl.DTRControl, ioctl.RTSControl|ioctl.AutoTransmit|ioctl.AutoReceive|ioctl.XoffContinue), 0, 7, false, true},
-		{"NUL stripping, error character", true, hf(ioctl.DTRControl, ioctl.RTSHandshake|ioctl.NullStripping|ioctl.ErrorChar), ioctl.EvErr, 8, true, false},
-		{"character events", true, hf(ioctl.DTRControl, ioctl.RTSControl), ioctl.EvRxChar | ioctl.EvRxFlag, 8, false, false},
-		{"event character only", true, hf(ioctl.DTRControl, ioctl.RTSControl), ioctl.EvRxFlag, 8, false, false},
-		{"DSR sensitivity", true, hf(ioctl.DTRControl|ioctl.DSRSensitivity, ioctl.RTSHandshake), 0, 8, false, false},
-		{"error abort", true, hf(ioctl.DTRControl|ioctl.ErrorAbort, ioctl.RTSControl), 0, 8, true, true},
-		{"realistic timing", false, hf(ioctl.DTRControl, ioctl.RTSHandshake|ioctl.AutoTransmit|ioctl.NullStripping), ioctl.EvRxFlag, 8, true, false},
-		{"realistic timing, no flow control", false, hf(ioctl.DTRControl, ioctl.RTSControl), ioctl.EvRxFlag, 8, true, false},
+		{"no flow control", true, hf(ioctl.DTRControl, ioctl.RTSControl), 0, 8, false, false, false},
+		{"RTS/CTS and DTR handshake", true, hf(ioctl.DTRHandshake|ioctl.CTSHandshake, ioctl.RTSHandshake), ioctl.EvRx80Full, 8, false, false, false},
+		{"XON/XOFF both ways", true, hf(ioctl.DTRControl, ioctl.RTSControl|ioctl.AutoTransmit|ioctl.AutoReceive), ioctl.EvRx80Full, 8, false, true, false},
+		{"XON/XOFF, 7 data bits", true, hf(ioctl.DTRControl, ioctl.RTSControl|ioctl.AutoTransmit|ioctl.AutoReceive|ioctl.XoffContinue), 0, 7, false, true, false},
+		{"NUL stripping, error character", true, hf(ioctl.DTRControl, ioctl.RTSHandshake|ioctl.NullStripping|ioctl.ErrorChar), ioctl.EvErr, 8, true, false, false},
+		{"character events", true, hf(ioctl.DTRControl, ioctl.RTSControl), ioctl.EvRxChar | ioctl.EvRxFlag, 8, false, false, false},
+		{"event character only", true, hf(ioctl.DTRControl, ioctl.RTSControl), ioctl.EvRxFlag, 8, false, false, false},
+		{"DSR sensitivity", true, hf(ioctl.DTRControl|ioctl.DSRSensitivity, ioctl.RTSHandshake), 0, 8, false, false, false},
+		{"error abort", true, hf(ioctl.DTRControl|ioctl.ErrorAbort, ioctl.RTSControl), 0, 8, true, true, false},
+		{"realistic timing", false, hf(ioctl.DTRControl, ioctl.RTSHandshake|ioctl.AutoTransmit|ioctl.NullStripping), ioctl.EvRxFlag, 8, true, false, false},
+		{"realistic timing, no flow control", false, hf(ioctl.DTRControl, ioctl.RTSControl), ioctl.EvRxFlag, 8, true, false, false},
+		{"realistic timing, timed runs", false, hf(ioctl.DTRControl, ioctl.RTSHandshake|ioctl.AutoTransmit|ioctl.NullStripping), ioctl.EvRxFlag, 8, true, false, true},
+		{"realistic timing, timed runs, no flow control", false, hf(ioctl.DTRControl, ioctl.RTSControl), ioctl.EvRxFlag, 8, true, false, true},
+		{"realistic timing, timed runs, RTS/CTS, character events", false, hf(ioctl.DTRControl|ioctl.CTSHandshake, ioctl.RTSHandshake), ioctl.EvRxChar | ioctl.EvRx80Full, 8, false, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -212,13 +220,20 @@ func TestRunsMatchCharacters(t *testing.T) {
 						if k > 0 {
 							time.Sleep(gaps[k-1])
 						}
+						run, each := driver.Input{Kind: driver.InputChars, Data: slices.Clone(data[part[0]:part[1]]), Err: errs}, one[part[0]:part[1]]
+						if tc.timed {
+							run, each = timedRun(devs[0].Now()+time.Microsecond, run.Data, errs)
+						}
 						for i, d := range devs {
 							if i == 0 {
-								d.Input(driver.Input{Kind: driver.InputChars, Data: slices.Clone(data[part[0]:part[1]]), Err: errs})
+								d.Input(run)
 							} else {
-								d.Input(one[part[0]:part[1]]...)
+								d.Input(each...)
 							}
 							synctest.Wait()
+						}
+						if tc.timed && len(each) > 0 {
+							time.Sleep(each[len(each)-1].At - devs[0].Now()) // the part has arrived
 						}
 					}
 					time.Sleep(4 * time.Millisecond) // reads time out with what they have
@@ -264,6 +279,20 @@ func TestRunsMatchCharacters(t *testing.T) {
 			})
 		})
 	}
+}
+
+// timedRun is data as a timed run from a chip at 115200 8N1 starting to
+// arrive at at (the InputChars a null-modem cable carries at realistic
+// timing), and as the InputChar each of its characters stands for.
+func timedRun(at time.Duration, data []byte, errs uart16550.RxError) (driver.Input, []driver.Input) {
+	f := uart16550.Format{ClockHz: uart16550.ClockHz, Divisor: 1, DataBits: 8, StopBits: uart16550.Stop1}
+	// A character's length in 1/ClockHz ns: 20 half bits of 8 cycles.
+	sig := uart16550.Signal{At: at, Kind: uart16550.SignalChars, Data: data, Format: f, Step: 20 * 8 * uint64(time.Second)}
+	each := make([]driver.Input, len(data))
+	for k, c := range data {
+		each[k] = driver.Input{At: sig.End(k), Kind: driver.InputChar, Char: c, Err: errs}
+	}
+	return driver.Input{At: at, Kind: driver.InputChars, Data: data, Err: errs, Step: sig.Step, Format: f}, each
 }
 
 // diff reports the first difference between what a device fed runs and one

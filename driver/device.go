@@ -26,7 +26,10 @@ const DefaultQueueSize = 4096
 // The signals slice is the ISR's and is reused for the next call as soon
 // as Transmit returns: a wire that hands signals to another goroutine
 // copies the slice first. The Data of a SignalChars is a fresh slice and
-// becomes the wire's.
+// becomes the wire's. At timing off a SignalChars is what left at one
+// instant; at realistic timing it is a timed run, characters that left
+// back to back, the k-th ending at its End(k): a wire that passes it to
+// another device keeps Step, Frac0 and Format in the Input.
 //
 // taken, when not nil, must be called once the far end has applied the
 // signals (InputThen does that), or, for a far end that is a socket, once
@@ -55,6 +58,29 @@ type Input struct {
 	Break bool
 	Modem uart16550.ModemInputs
 	Data  []byte // InputChars: the characters, in order, each damaged as Err says
+	// InputChars at realistic timing, from a chip that sends timed runs:
+	// the run's Step, Frac0 and Format as it left (uart16550.Signal), so
+	// that each character arrives at its own end (Signal.End) and not all
+	// at At. Step zero means they arrive at At, back to back.
+	Step   uint64
+	Frac0  uint32
+	Format uart16550.Format
+}
+
+// run is in, an InputChars, as the run of signals it came from.
+func (in *Input) run() uart16550.Signal {
+	return uart16550.Signal{At: in.At, Kind: uart16550.SignalChars, Data: in.Data, Format: in.Format, Frac0: in.Frac0, Step: in.Step}
+}
+
+// took drops the first k characters of in, an InputChars, keeping the
+// ends of the rest.
+func (in *Input) took(k int) {
+	if in.Step == 0 {
+		in.Data = in.Data[k:]
+		return
+	}
+	rest := in.run().From(k)
+	in.At, in.Data, in.Frac0 = rest.At, rest.Data, rest.Frac0
 }
 
 // InputKind says what an Input carries.
@@ -66,7 +92,7 @@ const (
 	InputBreak                    // RX held at space (Break true) or released
 	InputModem                    // CTS, DSR, RI and DCD now
 	InputOverrun                  // a character lost at the UART (an injected overrun)
-	InputChars                    // characters arriving back to back at At (Data), as a wire at timing off carries them
+	InputChars                    // characters arriving back to back (Data): all at At, as a wire at timing off carries them, or each at its end (Step)
 )
 
 // Options configure a device. The zero value is a 16550A at realistic
@@ -344,7 +370,7 @@ func (d *Device) inputLocked(done func(), in ...Input) {
 		// said, it is here now.
 		now := d.vnow()
 		for i := start; i < len(d.s.inbox); i++ {
-			d.s.inbox[i].At = now
+			d.s.inbox[i].At, d.s.inbox[i].Step = now, 0
 		}
 	}
 	d.s.inboxSeq += uint64(len(in))

@@ -34,7 +34,7 @@ func (d *Device) initState(opts Options) {
 	s := &d.s
 	s.wire = opts.Wire
 	s.instant = opts.Instant
-	s.chip = uart16550.New(uart16550.Options{FIFODepth: opts.FIFODepth, Instant: opts.Instant, CharRuns: true})
+	s.chip = uart16550.New(uart16550.Options{FIFODepth: opts.FIFODepth, Instant: opts.Instant, CharRuns: true, TimedRuns: true, ReuseRunData: true})
 	s.rxFIFO = make([]byte, max(opts.FIFODepth, uart16550.DefaultFIFODepth))
 	size := opts.QueueSize
 	if size <= 0 {

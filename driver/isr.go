@@ -65,7 +65,7 @@ func (d *Device) pass() {
 	rx := d.s.stats.ReceivedCount
 	d.runLocked(now)
 	next, ok := d.nextWakeLocked(d.noteStreamLocked(now, rx))
-	signals := d.s.chip.TakeSignals(d.signals[:0])
+	signals := ownRunData(d.s.chip.TakeSignals(d.signals[:0]))
 	d.signals = signals
 	d.s.txLoaded = 0
 	wire := d.s.wire
@@ -133,6 +133,31 @@ func (d *Device) pass() {
 		dones[i] = nil
 	}
 	d.dones = dones[:0]
+}
+
+// ownRunData gives the runs among signals Data of their own, all in one
+// new slice: the chip (ReuseRunData) writes over its copy at the next
+// TakeSignals, and the wire owns what it is handed. One allocation a pass,
+// whatever its runs, where a run growing its own slice made one for each
+// doubling of each run.
+func ownRunData(signals []uart16550.Signal) []uart16550.Signal {
+	total := 0
+	for _, s := range signals {
+		if s.Kind == uart16550.SignalChars {
+			total += len(s.Data)
+		}
+	}
+	if total == 0 {
+		return signals
+	}
+	buf := make([]byte, total)
+	for i := range signals {
+		if s := &signals[i]; s.Kind == uart16550.SignalChars {
+			n := copy(buf, s.Data)
+			s.Data, buf = buf[:n:n], buf[n:]
+		}
+	}
+	return signals
 }
 
 // lineQuantum is how late, in line time, the ISR goroutine may come to
@@ -292,7 +317,7 @@ func (d *Device) runLocked(now time.Duration) {
 		ev, evOK := s.chip.NextEvent()
 		if i < len(s.inbox) && s.inbox[i].At <= now && (!evOK || s.inbox[i].At <= ev) && !d.lineWaitsLocked(s.inbox[i]) {
 			if s.inbox[i].Kind == InputChars {
-				if d.receiveRunLocked(&s.inbox[i]) {
+				if d.receiveRunLocked(&s.inbox[i], now) {
 					i++
 					s.appliedSeq++
 				}

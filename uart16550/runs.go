@@ -37,6 +37,19 @@ func (s Signal) end(k int) (time.Duration, uint64) {
 	return s.At + time.Duration(n*q+f/clock), f % clock
 }
 
+// From is the run of s's characters from the k-th on (k from 0), each
+// still ending at its End in s: what is left of a run a receiver has taken
+// k characters of. For a signal without Step it is Data[k:] at At.
+func (s Signal) From(k int) Signal {
+	k = min(max(k, 0), len(s.Data))
+	end, frac := s.end(k)
+	s.At, s.Data = end, s.Data[k:]
+	if s.Step != 0 && s.Format.ClockHz != 0 {
+		s.Frac0 = uint32(frac)
+	}
+	return s
+}
+
 // EndedBy is how many of the characters of a SignalChars have finished
 // shifting out by t: the number of k with End(k) <= t. A receiver that has
 // caught up to t takes that many of them (ReceiveSpaced's n).

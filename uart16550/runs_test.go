@@ -568,6 +568,17 @@ func TestTimedRunsOneSignal(t *testing.T) {
 				if _, f := run.end(k); f != 0 {
 					fracs++
 				}
+				// What is left after k characters ends where the run
+				// did, fractions carried.
+				rest := run.From(k)
+				for j := 0; k+j < len(want); j += 7 {
+					if end := rest.End(j); end != want[k+j].At {
+						t.Fatalf("From(%d).End(%d) = %v, byte-wise At %v", k, j, end, want[k+j].At)
+					}
+				}
+				if !bytes.Equal(rest.Data, run.Data[k:]) {
+					t.Fatalf("From(%d) holds %q", k, rest.Data)
+				}
 			}
 			if clock != 64_000_000 && fracs == 0 {
 				t.Fatalf("no character ended on a fraction of a nanosecond: the carry is untested")

@@ -42,7 +42,7 @@ func convert(dst []driver.Input, signals []uart16550.Signal, to *driver.Device, 
 		case uart16550.SignalChar:
 			in = append(in, driver.Input{At: s.At, Kind: driver.InputChar, Char: s.Char, Err: damage(s.Format)})
 		case uart16550.SignalChars:
-			in = append(in, driver.Input{At: s.At, Kind: driver.InputChars, Data: s.Data, Err: damage(s.Format)})
+			in = append(in, driver.Input{At: s.At, Kind: driver.InputChars, Data: s.Data, Err: damage(s.Format), Step: s.Step, Frac0: s.Frac0, Format: s.Format})
 		case uart16550.SignalBreak:
 			in = append(in, driver.Input{At: s.At, Kind: driver.InputBreak, Break: s.Break})
 		case uart16550.SignalModem:
