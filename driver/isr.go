@@ -333,7 +333,19 @@ func (d *Device) runLocked(now time.Duration) {
 			continue
 		}
 		if evOK && ev <= now {
-			s.chip.Advance(ev)
+			if s.byteWise {
+				s.chip.Advance(ev)
+			} else {
+				// The chip's events up to the next input, in one call
+				// until one leaves INTR raised: a transmitter's
+				// characters following each other out of its FIFO need
+				// no servicing between them.
+				limit := now
+				if i < len(s.inbox) && s.inbox[i].At <= now {
+					limit = s.inbox[i].At - 1 // an input at an event's instant goes first
+				}
+				s.chip.RunUntil(max(limit, ev))
+			}
 			d.serviceLocked()
 			continue
 		}
