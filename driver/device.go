@@ -508,6 +508,7 @@ func (d *Device) finish(a *afterUnlock) {
 	if a.kick {
 		d.kick()
 	}
+	clear(a.complete)
 	a.complete, a.kick, a.settings = a.complete[:0], false, false
 	d.dpcs.Drain()
 }

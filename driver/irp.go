@@ -130,3 +130,12 @@ func (irp *IRP) Data() []byte {
 	}
 	return irp.Buffer[:irp.information]
 }
+
+// popFront is q without its first request. The slot is cleared first: a
+// queue's array outlives what it held, and a completed request left in it
+// would keep its buffer (a 4 KiB write's data) alive until an append
+// happened to move the queue.
+func popFront(q []*IRP) []*IRP {
+	q[0] = nil
+	return q[1:]
+}

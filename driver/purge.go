@@ -13,7 +13,7 @@ func (d *Device) startPurgeLocked(a *afterUnlock) {
 		return
 	}
 	irp := s.purgeQ[0]
-	s.purgeQ = s.purgeQ[1:]
+	s.purgeQ = popFront(s.purgeQ)
 	irp.queued = false
 	s.curPurge = irp
 	flags := purgeFlags(irp)

@@ -16,7 +16,7 @@ func (d *Device) startReadLocked(a *afterUnlock) {
 	s := &d.s
 	for s.curRead == nil && len(s.readQ) > 0 {
 		irp := s.readQ[0]
-		s.readQ = s.readQ[1:]
+		s.readQ = popFront(s.readQ)
 		irp.queued = false
 		s.curRead = irp
 		s.readDone = false

@@ -9,7 +9,7 @@ func (d *Device) startWriteLocked(a *afterUnlock) {
 	s := &d.s
 	for s.curWrite == nil && len(s.writeQ) > 0 {
 		irp := s.writeQ[0]
-		s.writeQ = s.writeQ[1:]
+		s.writeQ = popFront(s.writeQ)
 		irp.queued = false
 		if irp.Major == MajorFlush || len(irp.Buffer) == 0 {
 			d.completeLocked(a, irp, StatusSuccess, 0)
@@ -56,7 +56,7 @@ func (d *Device) chainWriteLocked() {
 	d.stopTimerLocked(&s.writeTimer)
 	s.curWrite.onCancel = nil
 	s.written = append(s.written, s.curWrite)
-	s.writeQ = s.writeQ[1:]
+	s.writeQ = popFront(s.writeQ)
 	next.queued = false
 	d.beginWriteLocked(next)
 }
@@ -97,6 +97,7 @@ func (d *Device) completeWriteDpc() {
 		for _, irp := range s.written {
 			d.completeLocked(a, irp, StatusSuccess, len(irp.Buffer))
 		}
+		clear(s.written) // nor may the slice keep them, and their data, alive
 		s.written = s.written[:0]
 		if s.writeDone {
 			d.finishWriteLocked(a, StatusSuccess)

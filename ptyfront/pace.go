@@ -193,23 +193,28 @@ func (p *Port) reap() {
 	p.tx.writes = p.tx.writes[:rest]
 }
 
-// maxFree is how many completed writes' buffers the front keeps, of at
-// most maxFreeSize (what one read of a pty gives): a port streaming at
-// realistic timing then makes no garbage per write, which under load is
-// what the daemon's memory grows with, and an idle one keeps 16 KiB.
+// maxFree is how many completed writes' buffers the front keeps, each of
+// maxFreeSize (what one read of a pty gives): a port streaming at
+// realistic timing has a write on the line and the next queued behind it,
+// so it then makes no garbage per write, which under load is what the
+// daemon's memory grows with, and an idle one keeps 8 KiB.
 const (
-	maxFree     = 4
+	maxFree     = 2
 	maxFreeSize = 4 << 10
 )
 
 // writeData is a copy of b for a write request, in a reused buffer when one
-// is big enough.
+// is big enough. A buffer for a pty read's worth has room for any other,
+// so that one kept always serves the next write, whatever its size.
 func (p *Port) writeData(b []byte) []byte {
 	for i := len(p.tx.free) - 1; i >= 0; i-- {
 		if buf := p.tx.free[i]; cap(buf) >= len(b) {
 			p.tx.free = slices.Delete(p.tx.free, i, i+1)
 			return append(buf, b...)
 		}
+	}
+	if len(b) <= maxFreeSize {
+		return append(make([]byte, 0, maxFreeSize), b...)
 	}
 	return bytes.Clone(b)
 }
