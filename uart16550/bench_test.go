@@ -109,14 +109,7 @@ func benchmarkRealisticRun(b *testing.B, clock uint32, opts Options) {
 		u.WriteTHR(data)
 		u.Advance(u.Now() + time.Millisecond)
 		signals = u.TakeSignals(signals[:0])
-		for _, s := range signals {
-			switch s.Kind {
-			case SignalChar:
-				chars++
-			case SignalChars:
-				chars += len(s.Data)
-			}
-		}
+		chars += CountChars(signals)
 	}
 	if chars == 0 {
 		b.Fatal("nothing sent")
