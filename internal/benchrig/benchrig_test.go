@@ -242,6 +242,18 @@ func TestSer2net(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The first client is served, its telnet negotiation starting with
+	// IAC: the wait for ser2net took no connection of its own.
+	c, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	first := make([]byte, 1)
+	if _, err := c.Read(first); err != nil || first[0] != 0xFF {
+		t.Errorf("ser2net's first client read %x, %v; want IAC", first, err)
+	}
+	c.Close()
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vcomd/vcomd/internal/procstat"
 )
 
 // HostPort is the host:port of a URL that vcomd announced for a served
@@ -125,7 +127,8 @@ type Ser2netConfig struct {
 
 // Ser2net is a running ser2net serving one tty over RFC 2217.
 type Ser2net struct {
-	p *process
+	p    *process
+	port int
 	// Addr is where it listens, 127.0.0.1:PORT.
 	Addr string
 }
@@ -139,7 +142,7 @@ const ser2netWait = 10 * time.Second
 //	connector: serialdev,DEVICE,115200n81,local
 //
 // without UUCP locks (-u: the bench's ptys are nobody else's), and waits
-// until it accepts a connection.
+// until it listens.
 func StartSer2net(ctx context.Context, c Ser2netConfig) (*Ser2net, error) {
 	port, err := freePort()
 	if err != nil {
@@ -154,7 +157,7 @@ func StartSer2net(ctx context.Context, c Ser2netConfig) (*Ser2net, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Ser2net{p: p, Addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	s := &Ser2net{p: p, port: port, Addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	if err := s.waitListening(ctx); err != nil {
 		_ = p.stop()
 		return nil, err
@@ -174,17 +177,21 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitListening connects until a connect succeeds. ser2net says nothing
-// when it listens, so a refused connect is tried again 20 ms later, until
-// ser2net exits, ctx ends or ser2netWait passes.
+// waitListening waits until ser2net itself holds a listening socket on
+// its port, looking every 20 ms (ser2net says nothing when it listens)
+// until ser2net exits, ctx ends or ser2netWait passes. It looks in /proc
+// rather than connecting: ser2net takes one client, and a probe would be
+// that client until ser2net noticed it gone; the real client arriving
+// meanwhile was turned away, and its first write failed with a broken
+// pipe (seen in CI about one run in fifteen).
 func (s *Ser2net) waitListening(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, ser2netWait)
 	defer cancel()
-	var d net.Dialer
 	for {
-		c, err := d.DialContext(ctx, "tcp", s.Addr)
-		if err == nil {
-			return c.Close()
+		// An error may be ser2net exiting, which the select tells.
+		ok, err := procstat.ListensTCP(s.p.pid(), s.port)
+		if ok {
+			return nil
 		}
 		t := time.NewTimer(20 * time.Millisecond)
 		select {
@@ -194,7 +201,7 @@ func (s *Ser2net) waitListening(ctx context.Context) error {
 			return fmt.Errorf("ser2net: %w", s.p.exitError())
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("ser2net not listening on %s: %w (last: %v)", s.Addr, ctx.Err(), err)
+			return fmt.Errorf("ser2net not listening on %s: %w", s.Addr, errors.Join(ctx.Err(), err))
 		}
 	}
 }

@@ -1,6 +1,7 @@
-// Package procstat reads what a running process costs from /proc: the CPU
-// time it has used, the context switches of its threads and the memory it
-// holds; and how busy the whole machine was, to tell other work apart.
+// Package procstat reads from /proc what a running process costs (the CPU
+// time it has used, the context switches of its threads, the memory it
+// holds) and which TCP ports it listens on; and how busy the whole
+// machine was, to tell other work apart.
 package procstat
 
 import (

@@ -7,6 +7,8 @@ package ser2nettest
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vcomd/vcomd/internal/procstat"
 )
 
 // watchdog bounds the waits for the programs to come up; it is no timing
@@ -209,8 +213,9 @@ func (s *Server) start(t testing.TB, cfg, bin string, port int) (inUse bool) {
 	// connection that follows would be told "Port already in use" (as
 	// data) while ser2net lets go of it.
 	for end := time.Now().Add(watchdog); ; {
-		err := listening(port)
-		if err == nil {
+		// An error may be ser2net exiting, which the select tells.
+		ok, err := procstat.ListensTCP(s.cmd.Process.Pid, port)
+		if ok {
 			return false
 		}
 		select {
@@ -223,27 +228,9 @@ func (s *Server) start(t testing.TB, cfg, bin string, port int) (inUse bool) {
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(end) {
-			t.Fatalf("ser2net not listening on %s: %v", s.Addr, err)
+			t.Fatalf("ser2net not listening on %s after %v: %v", s.Addr, watchdog, cmp.Or(err, errors.New("no listening socket of its own")))
 		}
 	}
-}
-
-// listening reports (nil) whether a socket listens on TCP port on
-// 127.0.0.1, from /proc/net/tcp.
-func listening(port int) error {
-	b, err := os.ReadFile("/proc/net/tcp")
-	if err != nil {
-		return err
-	}
-	// local_address 0100007F:PORT (hex), st 0A (LISTEN).
-	want := fmt.Sprintf("0100007F:%04X", port)
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 3 && f[1] == want && f[3] == "0A" {
-			return nil
-		}
-	}
-	return fmt.Errorf("nothing listens on 127.0.0.1:%d", port)
 }
 
 // Stop kills ser2net and waits for it: its connections drop at once, as
