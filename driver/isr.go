@@ -220,8 +220,8 @@ func (d *Device) noteStreamLocked(now time.Duration, rx uint64) int {
 //     lineQuantum longer than the sender's: the sender's next pass runs
 //     the receiver's in its own, and a receiver's timer due a few
 //     character times after the sender's fired beside it whenever the
-//     Go timers woke the sender that late (most passes: 46 of the 106
-//     wake-ups a second of a pair streaming at 115200).
+//     Go timers woke the sender that late (46 of the 106 wake-ups a
+//     second of a pair streaming at 115200).
 func (d *Device) quantumLocked(backlog int) time.Duration {
 	ct := d.s.chip.Format().CharTime()
 	q := min(lineQuantum, ct*(txWindow/4))
