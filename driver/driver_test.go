@@ -38,6 +38,16 @@ func openPair(t *testing.T, opts driver.Options, baud uint32) (a, b *driver.Devi
 	return a, b
 }
 
+// openOn returns device A, open at 115200 baud, whose pins reach w.
+func openOn(t *testing.T, w driver.Wire) *driver.Device {
+	t.Helper()
+	d := driver.New(driver.Options{Name: "A", Wire: w, Epoch: time.Now()})
+	t.Cleanup(func() { d.Close() })
+	mustCall(t, d, &driver.IRP{Major: driver.MajorCreate})
+	mustCall(t, d, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: 115200}))
+	return d
+}
+
 func mustCall(t *testing.T, d *driver.Device, irp *driver.IRP) *driver.IRP {
 	t.Helper()
 	if _, err := d.Call(context.Background(), irp); err != nil {

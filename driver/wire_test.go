@@ -54,10 +54,7 @@ func (w *slowFarEnd) catchUp() {
 func TestTransmitterWaitsForLateReceiver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := &slowFarEnd{}
-		d := driver.New(driver.Options{Name: "A", Wire: w, Epoch: time.Now()})
-		t.Cleanup(func() { d.Close() })
-		mustCall(t, d, &driver.IRP{Major: driver.MajorCreate})
-		mustCall(t, d, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: 115200}))
+		d := openOn(t, w)
 		data := make([]byte, 2000)
 		write := driver.NewWrite(data)
 		d.Submit(write)
@@ -140,10 +137,7 @@ func TestLateTransmitterKeepsWindow(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				w := &lateSender{}
-				d := driver.New(driver.Options{Name: "A", Wire: w, Epoch: time.Now()})
-				t.Cleanup(func() { d.Close() })
-				mustCall(t, d, &driver.IRP{Major: driver.MajorCreate})
-				mustCall(t, d, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: 115200}))
+				d := openOn(t, w)
 				d.Input(driver.Input{Kind: driver.InputModem, Modem: uart16550.ModemInputs{CTS: true, DSR: true, DCD: true}})
 				setHandflow(t, d, tc.hf)
 				data := make([]byte, 3000)
