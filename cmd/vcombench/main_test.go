@@ -155,7 +155,7 @@ func TestSoakRows(t *testing.T) {
 		flows: []flowEnds{{from: "a", to: "b", long: 1}, {from: "b", to: "a"}},
 		res:   []ttybench.FlowResult{{Sent: 10, Received: 10, ReadRate: soakLineRate}, {Sent: 5, Received: 5}},
 		ports: map[string]control.Port{"a": mk("a", 3, 0), "b": mk("b", 0, 2)},
-		cpu:   30, rss: 500, rssPerPort: 250, peak: rssPeak{kib: 300, samples: 60}, wall: 10 * time.Second,
+		cpu:   30, rss: 500, rssPerPort: 250, idle: 100, peak: rssPeak{kib: 600, samples: 60}, wall: 10 * time.Second,
 		work: ioctl.Work{ISRPasses: 2000, DPCRuns: 400, Requests: 1000},
 	}
 	s.sum = sumFlows(s.res)
@@ -167,7 +167,7 @@ func TestSoakRows(t *testing.T) {
 		{"1 of 2; holds per sender min 0, median 0, max 3; 3 holds in all for 1 long pauses", "**FAIL**"},
 		{"1.000, 1.000, 1.000; 1 directions not timed (no spell of reading of 2s)", "met"},
 		{"30.0", "**missed** by 5.00 %"},
-		{"150.0 (300 KiB in all); at the end 250.0", "met"},
+		{"250.0 (100 -> 600 KiB; 300.0 a port in all, 250.0 at the end)", "**missed** by 50.01 KiB"},
 		{"100 / 20 per s; 2.00 / 0.40 per request (1000 requests)", ""},
 	}
 	if len(rows) != len(want) {

@@ -410,6 +410,10 @@ func (r *runner) soak(ctx context.Context) (rows []row, err error) {
 	if err != nil {
 		return nil, err
 	}
+	idle, err := procstat.Mem(v.PID())
+	if err != nil {
+		return nil, err
+	}
 	th0, err := procstat.ReadThreads(v.PID())
 	if err != nil {
 		return nil, err
@@ -447,7 +451,7 @@ func (r *runner) soak(ctx context.Context) (rows []row, err error) {
 	s := soakFigures{
 		pairs: n, d: d, sum: sumFlows(res), res: res, ports: ports,
 		cpu: 100 * cpu.Run.Seconds() / wall.Seconds(), rssPerPort: float64(mem.RSS) / float64(2*n), rss: mem.RSS,
-		peak: peak, wall: wall, work: workBetween(ports0, ports),
+		idle: idle.RSS, peak: peak, wall: wall, work: workBetween(ports0, ports),
 	}
 	for _, f := range flows {
 		s.flows = append(s.flows, flowEnds{from: f.From.Path(), to: f.To.Path(), long: countLong(f.Pauses)})
@@ -571,6 +575,7 @@ type soakFigures struct {
 	cpu        float64                 // % of one core
 	rss        int64                   // KiB, at the end
 	rssPerPort float64
+	idle       int64         // KiB, the ports open and not yet streaming
 	peak       rssPeak       // while streaming
 	wall       time.Duration // of the stream
 	work       ioctl.Work    // the driver's, all ports, over the stream
@@ -578,7 +583,11 @@ type soakFigures struct {
 
 // soakCPUTarget and soakRSSTarget are issue 13's ceilings for the soak:
 // the daemon's CPU in percent of one core, and its RSS per port while
-// streaming, in KiB.
+// streaming, in KiB. The issue counts the latter as its own table did
+// (30 -> 118 MiB for 128 ports, "about 0.7 MiB per port"): what streaming
+// adds to the daemon with the same ports open and idle, over the ports.
+// The whole RSS over the ports, which also spreads the binary and the
+// runtime over them, is printed beside it.
 const (
 	soakCPUTarget = 25
 	soakRSSTarget = 200
@@ -611,9 +620,10 @@ func (s soakFigures) rows(log io.Writer) []row {
 	fmt.Fprintf(log, "  long pauses per reader: %v\n", longPauses)
 	ports := 2 * s.pairs
 	peakPerPort := per(float64(s.peak.kib), float64(ports))
+	growthPerPort := per(float64(s.peak.kib-s.idle), float64(ports))
 	secs := s.wall.Seconds()
-	fmt.Fprintf(log, "  daemon CPU %.1f %% of one core; RSS at most %d KiB while streaming, %.1f KiB a port; at the end %d KiB, %.1f KiB a port\n",
-		s.cpu, s.peak.kib, peakPerPort, s.rss, s.rssPerPort)
+	fmt.Fprintf(log, "  daemon CPU %.1f %% of one core; RSS %d KiB with the ports idle, at most %d KiB while streaming (%.1f KiB a port, %.1f a port over idle); at the end %d KiB, %.1f KiB a port\n",
+		s.cpu, s.idle, s.peak.kib, peakPerPort, growthPerPort, s.rss, s.rssPerPort)
 	fmt.Fprintf(log, "  driver, all ports: %d ISR passes, %d DPC runs, %d requests in %v\n", s.work.ISRPasses, s.work.DPCRuns, s.work.Requests, s.wall.Round(time.Millisecond))
 	what := fmt.Sprintf("soak, %d pairs both ways at %d baud, RTS/CTS, realistic timing, %v, readers pausing up to %v", s.pairs, soakBaud, s.d, longMax)
 	held := 0
@@ -635,9 +645,9 @@ func (s soakFigures) rows(log io.Writer) []row {
 			target: fmt.Sprintf("< %d %%", soakCPUTarget), verdict: below(s.cpu, soakCPUTarget, " %"),
 		},
 		{
-			measure: fmt.Sprintf("%s: daemon RSS per port while streaming (KiB, the most of %d readings %v apart, over %d ports; at the end)", what, s.peak.samples, rssEvery, ports),
-			vcomd:   fmt.Sprintf("%.1f (%d KiB in all); at the end %.1f", peakPerPort, s.peak.kib, s.rssPerPort), socat: "–",
-			target: fmt.Sprintf("< %d KiB", soakRSSTarget), verdict: below(peakPerPort, soakRSSTarget, " KiB"),
+			measure: fmt.Sprintf("%s: daemon RSS per port while streaming (KiB: the most of %d readings %v apart less the RSS with the ports idle, over %d ports; in parentheses the whole RSS over them)", what, s.peak.samples, rssEvery, ports),
+			vcomd:   fmt.Sprintf("%.1f (%d -> %d KiB; %.1f a port in all, %.1f at the end)", growthPerPort, s.idle, s.peak.kib, peakPerPort, s.rssPerPort), socat: "–",
+			target: fmt.Sprintf("< %d KiB", soakRSSTarget), verdict: below(growthPerPort, soakRSSTarget, " KiB"),
 		},
 		{
 			measure: what + ": vcomd's driver per port (ISR passes / DPC runs per second; per request)",
