@@ -155,7 +155,7 @@ func TestSoakRows(t *testing.T) {
 		flows: []flowEnds{{from: "a", to: "b", long: 1}, {from: "b", to: "a"}},
 		res:   []ttybench.FlowResult{{Sent: 10, Received: 10, ReadRate: soakLineRate}, {Sent: 5, Received: 5}},
 		ports: map[string]control.Port{"a": mk("a", 3, 0), "b": mk("b", 0, 2)},
-		cpu:   30, rss: 500, rssPerPort: 250, idle: 100, peak: rssPeak{kib: 600, samples: 60}, wall: 10 * time.Second,
+		cpu:   30, rss: 500, idle: 100, peak: rssPeak{kib: 600, samples: 60}, wall: 10 * time.Second,
 		work: ioctl.Work{ISRPasses: 2000, DPCRuns: 400, Requests: 1000},
 	}
 	s.sum = sumFlows(s.res)

@@ -450,7 +450,7 @@ func (r *runner) soak(ctx context.Context) (rows []row, err error) {
 	cpu := th1.Sub(th0)
 	s := soakFigures{
 		pairs: n, d: d, sum: sumFlows(res), res: res, ports: ports,
-		cpu: 100 * cpu.Run.Seconds() / wall.Seconds(), rssPerPort: float64(mem.RSS) / float64(2*n), rss: mem.RSS,
+		cpu: 100 * cpu.Run.Seconds() / wall.Seconds(), rss: mem.RSS,
 		idle: idle.RSS, peak: peak, wall: wall, work: workBetween(ports0, ports),
 	}
 	for _, f := range flows {
@@ -566,19 +566,18 @@ type flowEnds struct {
 
 // soakFigures are what a soak measured.
 type soakFigures struct {
-	pairs      int
-	d          time.Duration
-	sum        flowSum
-	res        []ttybench.FlowResult
-	flows      []flowEnds              // of each result
-	ports      map[string]control.Port // by link
-	cpu        float64                 // % of one core
-	rss        int64                   // KiB, at the end
-	rssPerPort float64
-	idle       int64         // KiB, the ports open and not yet streaming
-	peak       rssPeak       // while streaming
-	wall       time.Duration // of the stream
-	work       ioctl.Work    // the driver's, all ports, over the stream
+	pairs int
+	d     time.Duration
+	sum   flowSum
+	res   []ttybench.FlowResult
+	flows []flowEnds              // of each result
+	ports map[string]control.Port // by link
+	cpu   float64                 // % of one core
+	rss   int64                   // KiB, at the end
+	idle  int64                   // KiB, the ports open and not yet streaming
+	peak  rssPeak                 // while streaming
+	wall  time.Duration           // of the stream
+	work  ioctl.Work              // the driver's, all ports, over the stream
 }
 
 // soakCPUTarget and soakRSSTarget are issue 13's ceilings for the soak:
@@ -621,9 +620,10 @@ func (s soakFigures) rows(log io.Writer) []row {
 	ports := 2 * s.pairs
 	peakPerPort := per(float64(s.peak.kib), float64(ports))
 	growthPerPort := per(float64(s.peak.kib-s.idle), float64(ports))
+	endPerPort := per(float64(s.rss), float64(ports))
 	secs := s.wall.Seconds()
 	fmt.Fprintf(log, "  daemon CPU %.1f %% of one core; RSS %d KiB with the ports idle, at most %d KiB while streaming (%.1f KiB a port, %.1f a port over idle); at the end %d KiB, %.1f KiB a port\n",
-		s.cpu, s.idle, s.peak.kib, peakPerPort, growthPerPort, s.rss, s.rssPerPort)
+		s.cpu, s.idle, s.peak.kib, peakPerPort, growthPerPort, s.rss, endPerPort)
 	fmt.Fprintf(log, "  driver, all ports: %d ISR passes, %d DPC runs, %d requests in %v\n", s.work.ISRPasses, s.work.DPCRuns, s.work.Requests, s.wall.Round(time.Millisecond))
 	what := fmt.Sprintf("soak, %d pairs both ways at %d baud, RTS/CTS, realistic timing, %v, readers pausing up to %v", s.pairs, soakBaud, s.d, longMax)
 	held := 0
@@ -646,7 +646,7 @@ func (s soakFigures) rows(log io.Writer) []row {
 		},
 		{
 			measure: fmt.Sprintf("%s: daemon RSS per port while streaming (KiB: the most of %d readings %v apart less the RSS with the ports idle, over %d ports; in parentheses the whole RSS over them)", what, s.peak.samples, rssEvery, ports),
-			vcomd:   fmt.Sprintf("%.1f (%d -> %d KiB; %.1f a port in all, %.1f at the end)", growthPerPort, s.idle, s.peak.kib, peakPerPort, s.rssPerPort), socat: "–",
+			vcomd:   fmt.Sprintf("%.1f (%d -> %d KiB; %.1f a port in all, %.1f at the end)", growthPerPort, s.idle, s.peak.kib, peakPerPort, endPerPort), socat: "–",
 			target: fmt.Sprintf("< %d KiB", soakRSSTarget), verdict: below(growthPerPort, soakRSSTarget, " KiB"),
 		},
 		{
