@@ -17,6 +17,7 @@ import (
 	"go.bug.st/serial"
 
 	"github.com/vcomd/vcomd/control"
+	"github.com/vcomd/vcomd/vcomtest"
 )
 
 // stream sends n pseudo-random bytes from one end of a pair to the other
@@ -31,8 +32,8 @@ func stream(t *testing.T, from, to serial.Port, n int, seed uint64) <-chan error
 	done := make(chan error, 2)
 	go func() {
 		for off := 0; off < n; off += 4096 {
-			if _, err := from.Write(data[off:min(n, off+4096)]); err != nil {
-				done <- fmt.Errorf("write: %w", err)
+			if err := vcomtest.WriteAll(from, data[off:min(n, off+4096)]); err != nil {
+				done <- err
 				return
 			}
 		}

@@ -160,7 +160,7 @@ func TestGoSerialWriteHeldByCTS(t *testing.T) {
 		data[i] = byte(i * 7 % 253)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := a.Write(data); done <- err }()
+	go func() { done <- vcomtest.WriteAll(a, data) }()
 	select {
 	case err := <-done:
 		t.Fatalf("Write of 128 KiB returned (%v) while CTS was low", err)
