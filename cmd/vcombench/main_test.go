@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -296,7 +297,7 @@ func TestSteadyRow(t *testing.T) {
 		return cost{wall: 2 * time.Second, th: procstat.Threads{Run: time.Duration(ms) * time.Millisecond}}
 	}
 	var log bytes.Buffer
-	rw := steadyRow(&log, 115200, []cost{win(40), win(20), win(8)})
+	rw := steadyRow(&log, 115200, []cost{win(40), win(20), win(8)}, nil)
 	if want := "1.00 (2.00, 1.00, 0.40; 0.50 a port)"; rw.vcomd != want {
 		t.Errorf("figure %q, want %q", rw.vcomd, want)
 	}
@@ -306,11 +307,15 @@ func TestSteadyRow(t *testing.T) {
 	if !strings.Contains(rw.measure, "median of 3 windows of 2 s after 1 s") {
 		t.Errorf("measure %q", rw.measure)
 	}
-	if rw := steadyRow(&log, 4000000, []cost{win(80), win(90), win(100)}); rw.verdict != "met" {
+	if rw := steadyRow(&log, 4000000, []cost{win(80), win(90), win(100)}, nil); rw.verdict != "met" {
 		t.Errorf("4.50 %% at 4 Mbaud against 5 %%: %q", rw.verdict)
 	}
-	if rw := steadyRow(&log, 9600, []cost{win(10)}); rw.target != "" {
+	if rw := steadyRow(&log, 9600, []cost{win(10)}, nil); rw.target != "" {
 		t.Errorf("a CPU target at 9600 baud: %q", rw.target)
+	}
+	lost := errors.New("byte 5000 differs")
+	if rw := steadyRow(&log, 115200, []cost{win(10)}, lost); rw.verdict != "not measured" || rw.target != "≤ 0.5 %" || !strings.Contains(rw.vcomd, "byte 5000 differs") {
+		t.Errorf("a failed stream: %+v", rw)
 	}
 }
 
