@@ -1,6 +1,9 @@
 package uart16550
 
-import "time"
+import (
+	"math/bits"
+	"time"
+)
 
 // Runs at realistic timing. A transmitter kept busy sends one character
 // per character time, and a caller that handles each one as a signal, an
@@ -53,17 +56,31 @@ func (s Signal) From(k int) Signal {
 // EndedBy is how many of the characters of a SignalChars have finished
 // shifting out by t: the number of k with End(k) <= t. A receiver that has
 // caught up to t takes that many of them (ReceiveSpaced's n).
+//
+// It is worked out, not searched for: the driver asks at every receive
+// interrupt, 50 000 times a second at 4 Mbaud, where a binary search
+// over a pass's run cost 13 End calls of four 64-bit divisions each.
+// End(k) <= t means floor((Frac0 + k*Step)/clock) <= t - At, that is
+// k*Step <= (t-At+1)*clock - Frac0 - 1, in 128 bits, for k from 1; the
+// first character ends at At.
 func (s Signal) EndedBy(t time.Duration) int {
-	// Binary search: ends only grow with k.
-	lo, hi := 0, len(s.Data)
-	for lo < hi {
-		if mid := int(uint(lo+hi) >> 1); s.End(mid) <= t {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
+	if len(s.Data) == 0 || t < s.At {
+		return 0
 	}
-	return lo
+	if s.Step == 0 || s.Format.ClockHz == 0 {
+		return len(s.Data) // all end at At
+	}
+	hi, lo := bits.Mul64(uint64(t-s.At)+1, uint64(s.Format.ClockHz))
+	var borrow uint64
+	lo, borrow = bits.Sub64(lo, uint64(s.Frac0)+1, 0)
+	if hi, borrow = bits.Sub64(hi, 0, borrow); borrow != 0 {
+		return 1 // not even the second
+	}
+	if hi >= s.Step {
+		return len(s.Data) // a quotient past 64 bits: past any run
+	}
+	last, _ := bits.Div64(hi, lo, s.Step) // the last k that has ended
+	return int(min(last, uint64(len(s.Data)-1))) + 1
 }
 
 // sendTimed puts the character that just finished shifting out on the wire

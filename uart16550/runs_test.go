@@ -692,3 +692,49 @@ func TestReceiveSpacedTie(t *testing.T) {
 		t.Fatalf("after the ISR: took %d, %d waiting; want 7 and 8", n, rx.State().RxLevel)
 	}
 }
+
+// EndedBy, worked out, agrees with counting the characters whose End is
+// at or before t, over runs of every rate and clock, at and around each
+// character's end and far past the run.
+func TestEndedByCounts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 0))
+	count := func(s Signal, at time.Duration) int {
+		n := 0
+		for k := range s.Data {
+			if s.End(k) <= at {
+				n++
+			}
+		}
+		return n
+	}
+	for range 2000 {
+		clock := uint32(1 + rng.Uint64N(1<<32-1))
+		s := Signal{
+			Kind: SignalChars, At: time.Duration(rng.Int64N(1 << 50)),
+			Data:   make([]byte, 1+rng.IntN(200)),
+			Format: Format{ClockHz: clock},
+			Frac0:  uint32(rng.Uint64N(uint64(clock))),
+			Step:   1 + rng.Uint64N(uint64(clock)*uint64(1+rng.IntN(1e6))),
+		}
+		if rng.IntN(10) == 0 {
+			s.Frac0 = rng.Uint32() // past the clock: End(0) is still At
+		}
+		last := s.End(len(s.Data) - 1)
+		for _, at := range []time.Duration{s.At - 1, s.At, s.At + 1, last, last + 1, last - 1, 1<<63 - 1, s.At + time.Duration(rng.Int64N(int64(last-s.At)+1))} {
+			if got, want := s.EndedBy(at), count(s, at); got != want {
+				t.Fatalf("%+v: EndedBy(%v) = %d, %d characters end by then", s, at, got, want)
+			}
+		}
+		for k := range s.Data {
+			if end := s.End(k); s.EndedBy(end) < k+1 || k > 0 && s.EndedBy(end-1) > k {
+				t.Fatalf("%+v: EndedBy around End(%d) = %v: %d, %d", s, k, end, s.EndedBy(end-1), s.EndedBy(end))
+			}
+		}
+	}
+	if n := (Signal{Kind: SignalChars, At: 5, Data: []byte("abc")}).EndedBy(5); n != 3 {
+		t.Errorf("a run without Step: EndedBy(At) = %d, want 3", n)
+	}
+	if n := (Signal{Kind: SignalChars, At: 5}).EndedBy(100); n != 0 {
+		t.Errorf("an empty run: EndedBy = %d", n)
+	}
+}
