@@ -505,15 +505,15 @@ func (r *runner) steadyCPU(ctx context.Context, m meter, e ends) ([]cost, error)
 }
 
 // steadyRow is the row of a rate's steady CPU, with the rate's target.
-// A stream that failed (a lost byte, a stall) leaves no figure: its
-// windows did not all see the line running.
+// A stream that failed (a lost byte, a stall) or a meter that could not
+// be read leaves no figure: its windows did not all see the line running.
 func steadyRow(log io.Writer, baud int, costs []cost, err error) row {
 	target, ok := cpuTargets[baud]
 	if err != nil {
 		fmt.Fprintf(log, "  %d baud, streaming steadily: %v\n", baud, err)
 		rw := row{
 			measure: fmt.Sprintf("realistic timing at %d baud 8N1, no flow control: daemon CPU, 1 pair streaming one way steadily", baud),
-			vcomd:   fmt.Sprintf("the stream failed: %v", err), socat: "–", verdict: "not measured",
+			vcomd:   fmt.Sprintf("not measured: %v", err), socat: "–", verdict: "not measured",
 		}
 		if ok {
 			rw.target = fmt.Sprintf("≤ %g %%", target)
