@@ -217,7 +217,11 @@ func (r *runner) netRows(ctx context.Context, side netSide) ([]row, error) {
 	if failed != nil {
 		return append(rows, *failed), nil
 	}
-	return append(rows, tripRows(r.log, vb, sb, side.peer, side.rtTarget, trip)...), nil
+	var limits map[float64]float64
+	if side.rtTarget != 0 {
+		limits = map[float64]float64{50: side.rtTarget}
+	}
+	return append(rows, tripRows(r.log, vb, sb, side.peer, limits, trip)...), nil
 }
 
 // netBlock runs measure on fresh ends. A measurement that fails on one
