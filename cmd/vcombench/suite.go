@@ -397,10 +397,9 @@ func tripRows(log io.Writer, vb, sb [][]time.Duration, peer string, limits map[f
 // Issue 13's targets at timing off: throughput one way and both ways at
 // least socat's, the 1-byte round trip's p50 and p99 at most socat's.
 // (Issue 6's, before them, were 0.95× and a p50 of 1.1×.)
-var (
-	throughputLimit = 1.0
-	tripLimits      = map[float64]float64{50: 1.0, 99: 1.0}
-)
+const throughputLimit = 1.0
+
+var tripLimits = map[float64]float64{50: 1.0, 99: 1.0}
 
 // timingBauds are the rates realistic timing is checked at.
 var timingBauds = []int{300, 9600, 115200, 921600, 4000000}
@@ -520,7 +519,7 @@ func steadyRow(log io.Writer, baud int, costs []cost, err error) row {
 	if err != nil {
 		fmt.Fprintf(log, "  %d baud, streaming steadily: %v\n", baud, err)
 		rw := row{
-			measure: fmt.Sprintf("realistic timing at %d baud 8N1, no flow control: daemon CPU, 1 pair streaming one way steadily", baud),
+			measure: atRate(baud) + ": daemon CPU, 1 pair streaming one way steadily",
 			vcomd:   fmt.Sprintf("not measured: %v", err), socat: "–", verdict: "not measured",
 		}
 		if ok {
@@ -537,14 +536,19 @@ func steadyRow(log io.Writer, baud int, costs []cost, err error) row {
 		wall = costs[0].wall
 	}
 	rw := row{
-		measure: fmt.Sprintf("realistic timing at %d baud 8N1, no flow control: daemon CPU, 1 pair streaming one way steadily, both ends' work (%% of one core, median of %d windows of %.0f s after %.0f s of streaming; each window)",
-			baud, len(costs), wall.Seconds(), cpuWarm.Seconds()),
+		measure: fmt.Sprintf("%s: daemon CPU, 1 pair streaming one way steadily, both ends' work (%% of one core, median of %d windows of %.0f s after %.0f s of streaming; each window)",
+			atRate(baud), len(costs), wall.Seconds(), cpuWarm.Seconds()),
 		vcomd: fmt.Sprintf("%.2f (%s; %.2f a port)", med, each, med/2), socat: "–",
 	}
 	if ok {
 		rw.target, rw.verdict = fmt.Sprintf("≤ %g %%", target), atMost(med, target, " %")
 	}
 	return rw
+}
+
+// atRate is how the timing rows of a rate begin.
+func atRate(baud int) string {
+	return fmt.Sprintf("realistic timing at %d baud 8N1, no flow control", baud)
 }
 
 // timingRows are the rows of one rate: the line rate, the daemon's CPU
@@ -561,7 +565,7 @@ func timingRows(log io.Writer, baud int, got ttybench.Rate, c cost) []row {
 	if got.Lost > 0 {
 		figure += fmt.Sprintf("; **%d of %d bytes lost** (receive overrun)", got.Lost, got.Total)
 	}
-	at := fmt.Sprintf("realistic timing at %d baud 8N1, no flow control", baud)
+	at := atRate(baud)
 	cpuRow := row{
 		measure: fmt.Sprintf("%s: daemon CPU, 1 pair streaming one way, both ends' work (%% of one core over %.1f s; ms of CPU per MB%s)", at, secs, c.coarse()),
 		vcomd:   fmt.Sprintf("%.2f (%.0f ms/MB)", cpu, ms), socat: "–",
