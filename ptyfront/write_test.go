@@ -258,6 +258,31 @@ func TestSlowLineFeelsSlow(t *testing.T) {
 	}
 }
 
+// On a fast line the front takes 200 ms of the line ahead of the UART
+// before it holds the writer (2304 characters at 115200), not 256: the
+// program then has that long to write again before the line runs dry,
+// which a busy machine needs (the soak's pace). The queue only drains
+// while the program fills it, so what it accepts before it is held is at
+// least the limit, however slowly the test runs.
+func TestFastLineWritesAhead(t *testing.T) {
+	a, b := newPair(t, false)
+	cfg := tty{baud: 115200, nonblock: true}
+	fa, fb := rawOpen(t, a.path, cfg), rawOpen(t, b.path, cfg)
+	defer unix.Close(fa)
+	defer unix.Close(fb)
+	waitOpen(t, a)
+	waitOpen(t, b)
+	waitBaud(t, a, 115200)
+	const limit = 115200 / 10 / 5
+	sent := fill(t, a, fa, 64<<10)
+	if len(sent) < limit || len(sent) >= 64<<10 {
+		t.Fatalf("%d bytes accepted before the writer was held, want from %d (200 ms of line) to less than 64 KiB", len(sent), limit)
+	}
+	if got := readExactly(t, fb, len(sent)); !bytes.Equal(got, sent) {
+		t.Fatal("the data that arrived differs from what was written")
+	}
+}
+
 // tcflush(TCOFLUSH) discards everything the program queued, wherever it
 // was (pty, front, driver, the UART's FIFO): the far end receives at most
 // the character the transmitter's shift register held, and the program
