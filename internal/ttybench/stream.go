@@ -235,6 +235,7 @@ type reader struct {
 	next  int          // the next pause in f.Pauses
 	rate  rateAcc
 	spell []Sample  // this spell of reading, for rate
+	mark  time.Time // when the last of spell was appended
 	began time.Time // of the spell
 	last  time.Time // of the last data, or the end of the last pause
 }
@@ -307,12 +308,24 @@ func (r *reader) sample() {
 	if r.total >= 0 {
 		return
 	}
-	now := time.Now()
-	if k := len(r.spell); k > 0 && now.Sub(r.spell[k-1].T) < sampleGap {
-		r.spell[k-1] = Sample{now, int(r.c.n)}
-		return
+	r.spell, r.mark = addSample(r.spell, r.mark, Sample{time.Now(), int(r.c.n)})
+}
+
+// addSample adds x, the count read by its time, to a spell's samples,
+// whose last was appended at mark: as a sample of its own once sampleGap
+// has passed since mark, else in place of the last, so that the samples
+// are at least sampleGap apart but the last is always the latest. It
+// returns the samples and the new mark. Measured from the last sample's
+// own time instead, reads that come more often than sampleGap (every
+// 17 ms at 115200, where data comes in 16 ms bursts) would only ever
+// move the last sample on, and a spell of seconds would keep two or
+// three.
+func addSample(spell []Sample, mark time.Time, x Sample) ([]Sample, time.Time) {
+	if k := len(spell); k > 0 && x.T.Sub(mark) < sampleGap {
+		spell[k-1] = x
+		return spell, mark
 	}
-	r.spell = append(r.spell, Sample{now, int(r.c.n)})
+	return append(spell, x), x.T
 }
 
 // endSpell adds the spell of reading that ends now to the rate.

@@ -279,6 +279,32 @@ func TestStreamVcomd(t *testing.T) {
 	}
 }
 
+// Reads that come more often than sampleGap still leave a sample every
+// sampleGap, the last one at the latest read.
+func TestAddSample(t *testing.T) {
+	t0 := time.Now()
+	var spell []Sample
+	mark := t0
+	const every = 17 * time.Millisecond // reads at 115200, in 16 ms bursts
+	n := 0
+	for at := time.Duration(0); at <= 2*time.Second; at += every {
+		n += 196
+		spell, mark = addSample(spell, mark, Sample{t0.Add(at), n})
+	}
+	// A sample every two reads, 34 ms apart: at most a read after sampleGap.
+	if k := len(spell); k < 50 || k > 101 {
+		t.Fatalf("%d samples over 2 s of reads every %v, want one every %v to %v", k, every, sampleGap, sampleGap+every)
+	}
+	for i := 1; i < len(spell)-1; i++ {
+		if d := spell[i].T.Sub(spell[i-1].T); d < sampleGap {
+			t.Fatalf("samples %d and %d only %v apart", i-1, i, d)
+		}
+	}
+	if last := spell[len(spell)-1]; last.N != n {
+		t.Fatalf("last sample has %d bytes, want the latest read's %d", last.N, n)
+	}
+}
+
 // The rate of the steady half of a spell of reading is the line's.
 func TestRateAcc(t *testing.T) {
 	t0 := time.Now()
