@@ -225,18 +225,26 @@ func waitHeld(t *testing.T, e end) {
 	}
 }
 
+// openLine opens both ends of a new pair at realistic timing, raw and
+// non-blocking at baud, and waits until the daemon has A's speed. It
+// returns A and the two descriptors, closed when the test ends.
+func openLine(t *testing.T, baud uint32) (a end, fa, fb int) {
+	t.Helper()
+	a, b := newPair(t, false)
+	cfg := tty{baud: baud, nonblock: true}
+	fa, fb = rawOpen(t, a.path, cfg), rawOpen(t, b.path, cfg)
+	t.Cleanup(func() { unix.Close(fa); unix.Close(fb) })
+	waitOpen(t, a)
+	waitOpen(t, b)
+	waitBaud(t, a, baud)
+	return a, fa, fb
+}
+
 // On a slow line a program that writes 1 KiB and then waits for POLLOUT
 // waits for the line, as on a real port, where poll() reports writable
 // once fewer than 256 characters wait; and what it wrote arrives whole.
 func TestSlowLineFeelsSlow(t *testing.T) {
-	a, b := newPair(t, false)
-	cfg := tty{baud: 2400, nonblock: true}
-	fa, fb := rawOpen(t, a.path, cfg), rawOpen(t, b.path, cfg)
-	defer unix.Close(fa)
-	defer unix.Close(fb)
-	waitOpen(t, a)
-	waitOpen(t, b)
-	waitBaud(t, a, 2400)
+	a, fa, fb := openLine(t, 2400)
 	data := bytes.Repeat([]byte("0123456789abcdef"), 64)
 	start := time.Now()
 	if n, err := unix.Write(fa, data); err != nil || n != len(data) {
@@ -259,20 +267,13 @@ func TestSlowLineFeelsSlow(t *testing.T) {
 }
 
 // On a fast line the front takes 200 ms of the line ahead of the UART
-// before it holds the writer (2304 characters at 115200), not 256: the
-// program then has that long to write again before the line runs dry,
-// which a busy machine needs (the soak's pace). The queue only drains
+// before it holds the writer (2304 characters at 115200; it was 50 ms,
+// 576): the program then has that long to write again before the line
+// runs dry, which a busy machine needs (the soak's pace). The queue only drains
 // while the program fills it, so what it accepts before it is held is at
 // least the limit, however slowly the test runs.
 func TestFastLineWritesAhead(t *testing.T) {
-	a, b := newPair(t, false)
-	cfg := tty{baud: 115200, nonblock: true}
-	fa, fb := rawOpen(t, a.path, cfg), rawOpen(t, b.path, cfg)
-	defer unix.Close(fa)
-	defer unix.Close(fb)
-	waitOpen(t, a)
-	waitOpen(t, b)
-	waitBaud(t, a, 115200)
+	a, fa, fb := openLine(t, 115200)
 	const limit = 115200 / 10 / 5
 	sent := fill(t, a, fa, 64<<10)
 	if len(sent) < limit || len(sent) >= 64<<10 {

@@ -257,8 +257,11 @@ func (u *UART) sendBurst(until time.Duration) bool {
 	return true
 }
 
-// otherEvent is NextEvent without the transmitter's: a received break
-// lasting a whole frame, or the RX FIFO's character timeout.
+// otherEvent is when the chip next changes state on its own other than
+// by the transmitter: a received break has lasted a whole frame, or the
+// RX FIFO's character timeout expires. NextEvent has the same clauses
+// written out: built on this it was a quarter slower a character in
+// BenchmarkRealisticRun.
 func (u *UART) otherEvent() (at time.Duration, ok bool) {
 	if u.breakLevel && !u.breakDone {
 		at, ok = u.breakSince+u.charTime, true
