@@ -269,9 +269,9 @@ func TestSlowLineFeelsSlow(t *testing.T) {
 // On a fast line the front takes 200 ms of the line ahead of the UART
 // before it holds the writer (2304 characters at 115200; it was 50 ms,
 // 576): the program then has that long to write again before the line
-// runs dry, which a busy machine needs (the soak's pace). The queue only drains
-// while the program fills it, so what it accepts before it is held is at
-// least the limit, however slowly the test runs.
+// runs dry, which a busy machine needs (the soak's pace). The queue only
+// drains while the program fills it, so what it accepts before it is held
+// is at least the limit, however slowly the test runs.
 func TestFastLineWritesAhead(t *testing.T) {
 	a, fa, fb := openLine(t, 115200)
 	const limit = 115200 / 10 / 5

@@ -91,16 +91,10 @@ func (s Signal) EndedBy(t time.Duration) int {
 // run is its true end whatever happened between them (a character lost to
 // break or looped back, an idle line, a format changed and back).
 func (u *UART) sendTimed() {
-	if k := len(u.signals); k > 0 {
-		// A TimedRuns run that is the last signal is the latest one, the
-		// one runNext describes.
-		last := &u.signals[k-1]
-		if last.Kind == SignalChars && last.Step != 0 && last.Format == u.tsrFormat &&
-			u.tsrEnd == u.runNext && u.tsrFrac == u.runNextFrac {
-			u.appendRunByte(last, u.tsrData)
-			u.runNext, u.runNextFrac = addChar(u.tsrEnd, u.tsrFrac, u.runQ, u.runR, uint64(u.tsrFormat.ClockHz))
-			return
-		}
+	if last := u.runContinued(); last != nil {
+		u.appendRunByte(last, u.tsrData)
+		u.runNext, u.runNextFrac = addChar(u.tsrEnd, u.tsrFrac, u.runQ, u.runR, uint64(u.tsrFormat.ClockHz))
+		return
 	}
 	clock := uint64(u.tsrFormat.ClockHz)
 	s := Signal{
@@ -120,6 +114,24 @@ func (u *UART) sendTimed() {
 	u.appendRunByte(&u.signals[len(u.signals)-1], u.tsrData)
 	// Where the next character must end to join the run.
 	u.runNext, u.runNextFrac = addChar(u.tsrEnd, u.tsrFrac, u.runQ, u.runR, clock)
+}
+
+// runContinued is the last signal if the character in the shift register
+// continues it: a TimedRuns run of the same format whose next character
+// must end exactly when this one does. Else nil.
+func (u *UART) runContinued() *Signal {
+	k := len(u.signals)
+	if k == 0 {
+		return nil
+	}
+	// A TimedRuns run that is the last signal is the latest one, the one
+	// runNext describes.
+	last := &u.signals[k-1]
+	if last.Kind != SignalChars || last.Step == 0 || last.Format != u.tsrFormat ||
+		u.tsrEnd != u.runNext || u.tsrFrac != u.runNextFrac {
+		return nil
+	}
+	return last
 }
 
 // appendRunByte adds c to the run s, the last signal. With ReuseRunData a
@@ -217,13 +229,8 @@ func (u *UART) sendBurst(until time.Duration) bool {
 	if !u.timedRuns || u.instant || m < 2 || u.lcr&LCRBreak != 0 || u.loop() || u.tsrEnd < u.now || u.INTR() {
 		return false
 	}
-	k := len(u.signals)
-	if k == 0 {
-		return false
-	}
-	last := &u.signals[k-1]
-	if last.Kind != SignalChars || last.Step == 0 || last.Format != u.tsrFormat || u.tsrFormat != u.fmt ||
-		u.tsrEnd != u.runNext || u.tsrFrac != u.runNextFrac || u.runQ != u.charQ || u.runR != u.charR {
+	last := u.runContinued()
+	if last == nil || u.tsrFormat != u.fmt || u.runQ != u.charQ || u.runR != u.charR {
 		return false // sendTimed decides, one character at a time
 	}
 	stop := until
