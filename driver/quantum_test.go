@@ -1,6 +1,7 @@
 package driver_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"testing/synctest"
@@ -107,5 +108,56 @@ func TestStreamQuantumBoundedByFlowControl(t *testing.T) {
 	// 192 characters are 2.1 ms at 921600: about 480 passes; 16 ms, 60.
 	if held < 300 || free > 150 {
 		t.Errorf("sender's ISR passes %d without flow control (want at most 150), %d with the CTS handshake (want at least 300)", free, held)
+	}
+}
+
+// A write that joins the queue behind the current one runs no ISR pass
+// where it is submitted: the front hands the driver a stream 4 KiB a read
+// (2 KiB here), and a pass for each would carry the few characters sent
+// since the last one through both chips and into a small relay write,
+// for nothing the timer's pass would not deliver within the quantum.
+// The same second of line costs about the same passes as one write.
+func TestQueuedWritesRunNoPass(t *testing.T) {
+	// A second of line, in writes of 2 KiB of which 8 are queued: the
+	// backlog lets the quantum stretch to streamQuantum, as the front's
+	// 200 ms of write-ahead does.
+	const baud, n, chunk, queued = 921600, 92160, 2048, 8
+	run := func(t *testing.T, chunks bool) uint64 {
+		var got uint64
+		synctest.Test(t, func(t *testing.T) {
+			a, b := pair(t, driver.Options{}, baud)
+			data := pattern(n)
+			before := passes(t, a) + passes(t, b)
+			go func() {
+				if !chunks {
+					a.SubmitHere(driver.NewWrite(data))
+					return
+				}
+				var ws []*driver.IRP
+				for off := 0; off < n; off += chunk {
+					w := driver.NewWrite(data[off : off+chunk])
+					a.SubmitHere(w)
+					ws = append(ws, w)
+					if len(ws) >= queued {
+						// The next comes a while after the oldest
+						// completes, as a program's next write does,
+						// when the chip has sent characters since
+						// the last pass.
+						<-ws[len(ws)-queued].Done()
+						time.Sleep(300 * time.Microsecond)
+					}
+				}
+			}()
+			if !bytes.Equal(readAll(t, b, n, n, 0), data) {
+				t.Fatal("the far end read other data than was written")
+			}
+			got = passes(t, a) + passes(t, b) - before
+		})
+		return got
+	}
+	one, many := run(t, false), run(t, true)
+	t.Logf("ISR passes of both devices for a second at %d baud: %d as one write, %d as %d writes", baud, one, many, n/chunk)
+	if many > one+one/4 {
+		t.Errorf("%d ISR passes as %d writes, against %d as one; want at most a quarter more", many, n/chunk, one)
 	}
 }
