@@ -30,8 +30,9 @@ import (
 //   - at timing off, where only a slow receiver or flow control holds the
 //     line, 128 KiB, or 4 KiB while held.
 //
-// The device says when the queue has drained below the limit
-// (NotifyOutputBelow), and the reader starts the slave's output again.
+// The device says when the queue has drained below half the limit
+// (NotifyOutputBelow; see holdWrites), and the reader starts the slave's
+// output again.
 const (
 	wakeupChars = 256     // the serial core's WAKEUP_CHARS
 	xmitSize    = 4 << 10 // the serial core's transmit buffer (UART_XMIT_SIZE)
@@ -128,20 +129,31 @@ func (p *Port) stopSlave(stop bool) bool {
 // holdWrites reports whether the program's writes must wait once the
 // output queue holds pending bytes more than it does now, and if so
 // below what output queue they may go on.
+//
+// Stopped, they go on only below half the limit at realistic timing, as
+// a real port's writer is woken only once its transmit buffer is nearly
+// empty: restarting as soon as the queue dipped below the limit cost, at
+// 4 Mbaud, a stop and a start of the slave (and a wake-up of the reader)
+// for every 4 KiB the program wrote, and half the limit is still 100 ms
+// of line for the program's next write.
 func (p *Port) holdWrites(pending int) (hold bool, below int) {
 	if p.tx.program {
 		return true, 0
 	}
-	limit := instantCap
+	limit, resume := instantCap, instantCap
 	if !p.dev.Instant() {
 		// 8N1 is ten bits a character.
 		limit = max(wakeupChars, int(time.Duration(p.settings.Baud.BaudRate)/10*writeAhead/time.Second))
+		resume = max(wakeupChars, limit/2)
 	}
 	q := p.dev.OutputQueued() + pending
 	if q >= xmitSize && p.dev.OutputHeld() {
-		return true, min(limit, xmitSize)
+		return true, min(resume, xmitSize)
 	}
-	return q >= limit, limit
+	if p.tx.stopped {
+		return q >= resume, resume
+	}
+	return q >= limit, resume
 }
 
 // wake brings the reader out of its read of the master, to pace again;
