@@ -53,6 +53,14 @@ import (
 )
 
 func main() {
+	if spec, ok := os.LookupEnv(benchrig.FloorEnv); ok {
+		// Run by the timing step as the floor program (floorCPU).
+		if err := runFloor(spec, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "vcombench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -50,14 +50,17 @@ func TestVerdicts(t *testing.T) {
 	}
 }
 
-// Rows against ser2net name it in the peer's column.
-func TestReportSer2net(t *testing.T) {
+// Rows against another peer (ser2net, the floor program) name it in the
+// peer's column, each peer once.
+func TestReportPeers(t *testing.T) {
 	var b bytes.Buffer
 	report{machine: describeMachine("1.2.3", "4.5.6"), plan: shortPlan, rows: []row{
 		{measure: "m", vcomd: "1", socat: "2"},
 		{measure: "n", vcomd: "1", socat: "2", peer: "ser2net"},
+		{measure: "o", vcomd: "1", socat: "2", peer: "ser2net"},
+		{measure: "p", vcomd: "1", socat: "2", peer: "the floor"},
 	}}.write(&b)
-	if want := "| measure | vcomd | socat or ser2net | vcomd/that |"; !strings.Contains(b.String(), want) {
+	if want := "| measure | vcomd | socat or ser2net or the floor | vcomd/that |"; !strings.Contains(b.String(), want) {
 		t.Errorf("report lacks %q:\n%s", want, b.String())
 	}
 }

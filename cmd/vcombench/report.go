@@ -198,13 +198,19 @@ func (r report) write(w io.Writer) {
 		fmt.Fprintf(w, "- other work while each step ran (the machine's CPU time less this bench's and its children's, in cores of %d; 1-minute load average at the step's start → end): %s\n", m.cpus, strings.Join(ls, "; "))
 	}
 	fmt.Fprintln(w)
-	// The peer's column is socat's, and ser2net's for the rows against
-	// it (which say so).
-	peer, per := "socat", "vcomd/socat"
-	if slices.ContainsFunc(r.rows, func(x row) bool { return x.peer == "ser2net" }) {
-		peer, per = "socat or ser2net", "vcomd/that"
+	// The peer's column is socat's, and another peer's (ser2net, the
+	// floor program) for the rows against it, which say so.
+	peers := []string{"socat"}
+	for _, x := range r.rows {
+		if x.peer != "" && !slices.Contains(peers, x.peer) {
+			peers = append(peers, x.peer)
+		}
 	}
-	fmt.Fprintf(w, "| measure | vcomd | %s | %s | target | |\n", peer, per)
+	per := "vcomd/socat"
+	if len(peers) > 1 {
+		per = "vcomd/that"
+	}
+	fmt.Fprintf(w, "| measure | vcomd | %s | %s | target | |\n", strings.Join(peers, " or "), per)
 	fmt.Fprintln(w, "|---|--:|--:|--:|---|---|")
 	for _, x := range r.rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", x.measure, x.vcomd, dash(x.socat), dash(x.ratio), dash(x.target), x.verdict)

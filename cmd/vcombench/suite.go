@@ -408,6 +408,10 @@ var timingBauds = []int{300, 9600, 115200, 921600, 4000000}
 // one core, for one pair streaming one way, by rate.
 var cpuTargets = map[int]float64{115200: 0.5, 4000000: 5}
 
+// floorBaud is the rate the floor program is measured at: the one whose
+// target is set by the cost of a wake-up more than of the data.
+const floorBaud = 115200
+
 // minRateChars is the fewest characters a line rate is timed over,
 // whatever the plan's window: the receiver's reads come a FIFO trigger's
 // worth at a time, 8 characters, 267 ms at 300 baud, so a window of a
@@ -467,6 +471,12 @@ func (r *runner) timing(ctx context.Context) (rows []row, err error) {
 				return nil, fmt.Errorf("%d baud, steady CPU: %w", baud, err)
 			}
 			rows = append(rows, steadyRow(r.log, baud, steady, err))
+			if baud == floorBaud {
+				if err != nil {
+					steady = nil
+				}
+				rows = append(rows, r.floorRow(ctx, baud, steady))
+			}
 		}
 	}
 	return rows, nil
@@ -490,25 +500,29 @@ func (r *runner) steadyCPU(ctx context.Context, m meter, e ends) ([]cost, error)
 	go func() {
 		done <- ttybench.Stream(ctx, []ttybench.Flow{{From: e.a, To: e.b, Seed: 13}}, stop, stallHold)[0]
 	}()
-	costs, err := func() ([]cost, error) {
-		if err := sleep(ctx, cpuWarm); err != nil {
-			return nil, err
-		}
-		var cs []cost
-		for range cpuWindows {
-			c, err := m.over(ctx, func() error { return sleep(ctx, r.plan.cpuWindow) })
-			if err != nil {
-				return nil, err
-			}
-			cs = append(cs, c)
-		}
-		return cs, nil
-	}()
+	costs, err := r.windows(ctx, m)
 	close(stop)
 	if res := <-done; err == nil && res.Err != nil {
 		err = res.Err
 	}
 	return costs, err
+}
+
+// windows reads the meter over cpuWindows windows of the plan's
+// cpuWindow, after cpuWarm.
+func (r *runner) windows(ctx context.Context, m meter) ([]cost, error) {
+	if err := sleep(ctx, cpuWarm); err != nil {
+		return nil, err
+	}
+	var cs []cost
+	for range cpuWindows {
+		c, err := m.over(ctx, func() error { return sleep(ctx, r.plan.cpuWindow) })
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
 }
 
 // steadyRow is the row of a rate's steady CPU, with the rate's target.

@@ -37,7 +37,15 @@ type process struct {
 // not nil, a copy of what it prints on stderr, which the error of an exit
 // nobody asked for also shows.
 func start(ctx context.Context, stdout, stderr io.Writer, bin string, args ...string) (*process, error) {
+	return startEnv(ctx, nil, stdout, stderr, bin, args...)
+}
+
+// startEnv is start with env added to the benchmark's environment.
+func startEnv(ctx context.Context, env []string, stdout, stderr io.Writer, bin string, args ...string) (*process, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = stopGrace
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
