@@ -284,6 +284,27 @@ func TestFastLineWritesAhead(t *testing.T) {
 	}
 }
 
+// Held, the writer goes on only once the queue is below half the limit
+// (1152 characters at 115200), as a real port's writer is woken only once
+// its transmit buffer is nearly empty: going on as soon as the queue
+// dipped below the limit cost a stop and a start of the slave for every
+// write the program made. The queue only drains while the program waits,
+// so it is below half whenever poll() reports the port writable again.
+func TestHeldWriterResumesBelowHalf(t *testing.T) {
+	a, fa, fb := openLine(t, 115200)
+	const half = 115200 / 10 / 5 / 2
+	sent := fill(t, a, fa, 64<<10)
+	if !writable(t, fa, 20*time.Second) {
+		t.Fatal("never writable again")
+	}
+	if q := a.dev.OutputQueued(); q >= half {
+		t.Errorf("writable again with %d characters queued, want fewer than %d", q, half)
+	}
+	if got := readExactly(t, fb, len(sent)); !bytes.Equal(got, sent) {
+		t.Fatal("the data that arrived differs from what was written")
+	}
+}
+
 // tcflush(TCOFLUSH) discards everything the program queued, wherever it
 // was (pty, front, driver, the UART's FIFO): the far end receives at most
 // the character the transmitter's shift register held, and the program
