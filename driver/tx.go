@@ -96,7 +96,7 @@ func (d *Device) transmitLocked() {
 	case s.curWrite != nil && !s.writeDone && held == 0 && d.mayLoadLocked():
 		s.txRound, s.txRoundOut = s.instant && s.wire != nil, false
 		buf := s.curWrite.Buffer
-		n := min(c.State().FIFODepth, len(buf)-s.writeOff)
+		n := min(c.FIFODepth(), len(buf)-s.writeOff)
 		d.sendManyLocked(buf[s.writeOff : s.writeOff+n])
 		s.writeOff += n
 		s.txLoaded += n

@@ -163,6 +163,11 @@ func (u *UART) pushRx(e rxEntry) bool {
 // Real hardware has no such output; emulated wires may use it to throttle.
 func (u *UART) RxRoom() int { return u.rx.limit() - u.rx.len() }
 
+// FIFODepth is how many characters a FIFO holds now: the depth with the
+// FIFOs on, 1 with them off (State's FIFODepth, without building the rest
+// of State: a transmitter loads this many at every THR-empty interrupt).
+func (u *UART) FIFODepth() int { return u.rx.limit() }
+
 // SetBreakInput holds the RX input at space (on) or releases it. A break
 // that lasts a whole frame puts one zero character flagged BI (and FE, the
 // stop bit being space too) into the RX FIFO.
