@@ -39,18 +39,20 @@ func (d *Device) receiveRunLocked(in *Input, now time.Duration) bool {
 	if len(in.Data) == 0 {
 		return true
 	}
-	var k int
 	if in.Step != 0 && !s.byteWise {
 		// A timed run: the characters that have ended by now, each at
-		// its end, up to where the ISR must run.
+		// its end, up to where the ISR must run; the chip leaves in run
+		// where the rest begins.
 		run := in.run()
-		k = s.chip.ReceiveSpaced(run, 0, run.EndedBy(now), in.Err)
-	} else {
-		s.chip.Advance(in.At)
+		s.chip.TakeSpaced(&run, run.EndedBy(now), in.Err)
 		d.serviceLocked()
-		k = d.admitLocked(in)
-		s.chip.ReceiveRun(in.Data[:k], in.Err)
+		in.At, in.Data, in.Frac0 = run.At, run.Data, run.Frac0
+		return len(in.Data) == 0
 	}
+	s.chip.Advance(in.At)
+	d.serviceLocked()
+	k := d.admitLocked(in)
+	s.chip.ReceiveRun(in.Data[:k], in.Err)
 	d.serviceLocked()
 	in.took(k)
 	return len(in.Data) == 0
@@ -105,21 +107,17 @@ func (d *Device) receiveCharsLocked(p []byte) {
 		}
 	}
 	// The characters that null stripping and XON/XOFF output flow control
-	// take out of the data.
-	var taken [256]bool
-	scan := false
-	if fr := s.handflow.FlowReplace; fr&flowNullStripping != 0 || fr&flowAutoTransmit != 0 {
-		scan = true
-		taken[0] = fr&flowNullStripping != 0
-		if fr&flowAutoTransmit != 0 {
-			taken[s.chars.XoffChar], taken[s.chars.XonChar] = true, true
-		}
-	}
+	// take out of the data (tested one by one: a table of all 256 cost
+	// its clearing at every receive interrupt).
+	fr := s.handflow.FlowReplace
+	strip, flow := fr&flowNullStripping != 0, fr&flowAutoTransmit != 0
+	xoff, xon := s.chars.XoffChar, s.chars.XonChar
+	taken := func(c byte) bool { return c == 0 && strip || flow && (c == xoff || c == xon) }
 	for len(p) > 0 {
 		n := len(p)
-		if scan {
+		if strip || flow {
 			n = 0
-			for n < len(p) && !taken[p[n]] {
+			for n < len(p) && !taken(p[n]) {
 				n++
 			}
 		}

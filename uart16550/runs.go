@@ -325,9 +325,34 @@ func (u *UART) ReceiveSpaced(s Signal, from, n int, errs RxError) int {
 		return 0
 	}
 	t := newRunTimer(s, from)
-	p := s.Data[from : from+n]
+	return u.receiveSpaced(s.Data[from:from+n], errs, &t)
+}
+
+// TakeSpaced is ReceiveSpaced of the first n characters of *s, which it
+// then leaves as what is left of the run (s.From of the count): a receiver
+// that takes a run an interrupt's worth at a time keeps its place so,
+// without working out where the rest begins (End's divisions) at every
+// interrupt.
+func (u *UART) TakeSpaced(s *Signal, n int, errs RxError) int {
+	n = min(n, len(s.Data))
+	if n <= 0 {
+		return 0
+	}
+	t := newRunTimer(*s, 0)
+	k := u.receiveSpaced(s.Data[:n], errs, &t)
+	s.Data = s.Data[k:]
+	if t.clock != 0 {
+		s.At, s.Frac0 = t.end, uint32(t.frac)
+	}
+	return k
+}
+
+// receiveSpaced is ReceiveSpaced of p, the first of which ends at t.end:
+// it returns how many it took, with t at the end of the next.
+func (u *UART) receiveSpaced(p []byte, errs RxError, t *runTimer) int {
+	n := len(p)
 	for i := 0; ; {
-		i += u.receiveQuiet(p[i:], errs, &t)
+		i += u.receiveQuiet(p[i:], errs, t)
 		if i == n {
 			return n
 		}
@@ -342,10 +367,10 @@ func (u *UART) ReceiveSpaced(s Signal, from, n int, errs RxError) int {
 		}
 		u.Receive(p[i], errs)
 		i++
+		t.next()
 		if u.INTR() || i == n {
 			return i
 		}
-		t.next()
 	}
 }
 

@@ -36,6 +36,7 @@ type station struct {
 
 	inbox []Signal // what the far end sent, in time order
 	from  int      // runs path: characters of inbox[0] already taken
+	take  bool     // runs path: the last run's characters went by TakeSpaced
 
 	lenient bool // the wire does not damage characters sent in another format
 }
@@ -132,8 +133,21 @@ func (s *station) runToRuns(t time.Duration) error {
 			if n <= 0 {
 				break
 			}
-			s.from += s.u.ReceiveSpaced(in, s.from, n, s.damage(in.Format))
-			if s.from == len(in.Data) {
+			// By turns as a caller that counts what it took
+			// (ReceiveSpaced) and as one that keeps the rest
+			// (TakeSpaced, the driver), which must leave it as From.
+			if s.take = !s.take; s.take {
+				rest := in.From(s.from)
+				k := s.u.TakeSpaced(&rest, n, s.damage(in.Format))
+				if want := in.From(s.from + k); rest.At != want.At || rest.Frac0 != want.Frac0 || len(rest.Data) != len(want.Data) {
+					return fmt.Errorf("TakeSpaced of %d left the rest at %v+%d/%d with %d characters, want From's %v+%d/%d with %d",
+						k, rest.At, rest.Frac0, in.Format.ClockHz, len(rest.Data), want.At, want.Frac0, in.Format.ClockHz, len(want.Data))
+				}
+				s.inbox[0], s.from = rest, 0
+			} else {
+				s.from += s.u.ReceiveSpaced(in, s.from, n, s.damage(in.Format))
+			}
+			if s.from == len(s.inbox[0].Data) {
 				s.inbox, s.from = s.inbox[1:], 0
 			}
 		} else {
