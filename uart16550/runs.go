@@ -429,10 +429,12 @@ func (u *UART) receiveQuiet(p []byte, errs RxError, t *runTimer) int {
 		// Reaching the trigger level raises RX data available, and the
 		// character timeout must not fall before the first character
 		// (an event NextEvent reports) nor between two of them: after
-		// each, it is four of the receiver's character times away.
+		// each, it is four of the receiver's character times away. A
+		// timeout due at the very instant a character ends comes first,
+		// as every event of that instant does.
 		k = min(k, u.trigger-1-u.rx.len())
 		ct4 := 4 * u.charTime
-		if ct4 == 0 || t.maxGap > ct4 || !u.rx.empty() && u.rxTimeoutAt() < t.end {
+		if ct4 == 0 || t.maxGap >= ct4 || !u.rx.empty() && u.rxTimeoutAt() <= t.end {
 			return 0
 		}
 	}

@@ -707,6 +707,42 @@ func TestReceiveSpacedTie(t *testing.T) {
 	}
 }
 
+// A character timeout due at the very instant a run's character ends
+// comes first, as it does byte-wise, where every event of an instant is
+// carried out before the character that ends then: the run waits for the
+// ISR there, whether the timeout is of a character already waiting or of
+// the run's own last one, the next coming four character times later.
+func TestReceiveSpacedTimeoutTie(t *testing.T) {
+	const ct = 2500 * time.Nanosecond // 4 Mbaud from 64 MHz, 8N1
+	for _, tc := range []struct {
+		name    string
+		waiting bool // a character is in the FIFO, its timeout due as the run begins
+		gaps    uint64
+		taken   int
+	}{
+		{"waiting character", true, 1, 0},
+		{"four character times apart", false, 4, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rx := fastChip(64_000_000, Options{})
+			rx.Write(IER, IERRxData)
+			rx.Write(MCR, MCROUT2)
+			start := time.Microsecond
+			if tc.waiting {
+				rx.Advance(start)
+				rx.Receive('x', 0)
+				start += 4 * ct
+			}
+			f := rx.Format()
+			run := Signal{At: start, Kind: SignalChars, Data: []byte("ab"), Format: f, Step: tc.gaps * f.charCycles() * uint64(time.Second)}
+			n := rx.ReceiveSpaced(run, 0, 2, 0)
+			if at := run.End(tc.taken); n != tc.taken || rx.Now() != at || rx.Read(IIR)&iirIDMask != IIRCharTimeout {
+				t.Fatalf("took %d at %v, IIR %#x; want %d at %v with the character timeout pending", n, rx.Now(), rx.Read(IIR), tc.taken, at)
+			}
+		})
+	}
+}
+
 // EndedBy, worked out, agrees with counting the characters whose End is
 // at or before t, over runs of every rate and clock, at and around each
 // character's end and far past the run.
