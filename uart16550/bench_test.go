@@ -227,3 +227,76 @@ func BenchmarkRealisticRunUntil(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRealisticDuplex is a chip that sends and receives at once at
+// realistic timing, as each end of a pair streaming both ways: an ISR
+// refills its 16-byte TX FIFO at each THRE and drains the RX FIFO at each
+// receive interrupt, and the far end's output, recorded beforehand, comes
+// in as timed runs taken with TakeSpaced, as the driver takes them. An op
+// is a millisecond of line; ns/char is per character sent or received.
+func BenchmarkRealisticDuplex(b *testing.B) {
+	for _, rate := range benchRates {
+		b.Run(rate.name, func(b *testing.B) {
+			far := fastChip(rate.clock, Options{TimedRuns: true})
+			far.WriteTHR(pattern(16, 'a'))
+			u := fastChip(rate.clock, Options{TimedRuns: true, ReuseRunData: true})
+			u.Write(IER, IERRxData|IERTxEmpty)
+			u.Write(MCR, MCROUT2)
+			// A second of the far end's line, played again each second.
+			var runs []Signal
+			for ms := range 1000 {
+				far.RunUntil(time.Duration(ms+1) * time.Millisecond)
+				for far.State().TxLevel < 16 {
+					far.Write(THR, byte(ms))
+				}
+				runs = far.TakeSignals(runs)
+			}
+			data, got := pattern(16, 0), make([]byte, 64)
+			service := func() {
+				for u.INTR() {
+					switch u.Read(IIR) & iirIDMask {
+					case IIRTxEmpty:
+						u.WriteTHR(data)
+					case IIRRxData, IIRCharTimeout:
+						u.ReadRBR(got)
+					default:
+						u.Read(LSR)
+					}
+				}
+			}
+			var signals []Signal
+			chars, next := 0, 0
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				end := time.Duration(i+1) * time.Millisecond
+				shift := time.Duration(i/1000) * time.Second
+				if i%1000 == 0 {
+					next = 0
+				}
+				for next < len(runs) && runs[next].At+shift <= end {
+					s := runs[next]
+					s.At += shift
+					chars += len(s.Data)
+					for len(s.Data) > 0 {
+						service()
+						n := s.EndedBy(end)
+						if n == 0 {
+							break
+						}
+						u.TakeSpaced(&s, n, 0)
+					}
+					next++
+				}
+				service()
+				for u.RunUntil(end) {
+					service()
+				}
+				signals = u.TakeSignals(signals[:0])
+				for _, s := range signals {
+					chars += max(1, len(s.Data))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(chars), "ns/char")
+		})
+	}
+}

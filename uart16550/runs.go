@@ -225,18 +225,46 @@ func (u *UART) stepTo(until time.Duration) bool {
 // continue, in one append; at 4 Mbaud a sending port otherwise spends
 // most of its time in the per-character steps.
 func (u *UART) sendBurst(until time.Duration) bool {
-	m := u.tx.len()
-	if !u.timedRuns || u.instant || m < 2 || u.lcr&LCRBreak != 0 || u.loop() || u.tsrEnd < u.now || u.INTR() {
+	last, m := u.burstable()
+	if last == nil {
 		return false
-	}
-	last := u.runContinued()
-	if last == nil || u.tsrFormat != u.fmt || u.runQ != u.charQ || u.runR != u.charR {
-		return false // sendTimed decides, one character at a time
 	}
 	stop := until
 	if at, ok := u.otherEvent(); ok {
 		stop = min(stop, at-1) // stepTo carries that instant out itself
 	}
+	return u.burst(last, m, stop)
+}
+
+// burstable is the run a burst of the transmitter's would join, and the
+// TX FIFO's level, or nil where the characters must go one at a time.
+func (u *UART) burstable() (last *Signal, m int) {
+	m = u.tx.len()
+	if !u.timedRuns || u.instant || m < 2 || u.lcr&LCRBreak != 0 || u.loop() || u.tsrEnd < u.now || u.INTR() {
+		return nil, 0
+	}
+	last = u.runContinued()
+	if last == nil || u.tsrFormat != u.fmt || u.runQ != u.charQ || u.runR != u.charR {
+		return nil, 0 // sendTimed decides, one character at a time
+	}
+	return last, m
+}
+
+// burstEnd is when the m-th character from the shift register's ends (m
+// from 1, the shift register's own): with m the TX FIFO's level, the end
+// at which its last character loads and THRE rises.
+func (u *UART) burstEnd(m int) time.Duration {
+	clock := uint64(u.clockHz)
+	end, frac := u.tsrEnd, u.tsrFrac
+	for range m - 1 {
+		end, frac = addChar(end, frac, u.charQ, u.charR, clock)
+	}
+	return end
+}
+
+// burst is sendBurst's work once burstable has said yes: the ends up to
+// stop, at most m-1 of them.
+func (u *UART) burst(last *Signal, m int, stop time.Duration) bool {
 	clock := uint64(u.clockHz)
 	n, now := 0, u.now
 	end, frac := u.tsrEnd, u.tsrFrac
@@ -439,9 +467,21 @@ func (u *UART) receiveQuiet(p []byte, errs RxError, t *runTimer) int {
 		}
 	}
 	// The shift register finishing may raise THRE: characters go in one
-	// go only while they end before it does. (A break being timed would
-	// be another such event, but the chip is not at break.)
+	// go only while they end before it does. But while its TX FIFO keeps
+	// a character behind each load, the transmitter raises nothing until
+	// the end at which the FIFO's last loads: a chip that sends while it
+	// receives (both ways at once) takes its characters up to there, and
+	// carries out its own ends among them in one burst, instead of one
+	// character of each at a time. (A break being timed would be another
+	// such event, but the chip is not at break.)
 	cutoff, bounded := u.tsrEnd, u.tsrBusy
+	var run *Signal
+	var level int
+	if bounded {
+		if run, level = u.burstable(); run != nil {
+			cutoff = u.burstEnd(level)
+		}
+	}
 	last := t.end
 	taken := 0
 	for taken < k && (!bounded || t.end < cutoff) {
@@ -451,6 +491,12 @@ func (u *UART) receiveQuiet(p []byte, errs RxError, t *runTimer) int {
 	}
 	if taken == 0 {
 		return 0
+	}
+	if run != nil {
+		// The transmitter's ends before the last character's, first:
+		// none raises anything, and the burst wants the chip's time
+		// not past the shift register's end.
+		u.burst(run, level, last)
 	}
 	wasEmpty := u.rx.empty()
 	mask := u.dataMask()
