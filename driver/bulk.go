@@ -41,11 +41,20 @@ func (d *Device) receiveRunLocked(in *Input, now time.Duration) bool {
 	}
 	if in.Step != 0 && !s.byteWise {
 		// A timed run: the characters that have ended by now, each at
-		// its end, up to where the ISR must run; the chip leaves in run
-		// where the rest begins.
+		// its end, the ISR running wherever the chip stops for it (the
+		// RX trigger, an event of its own before the next character),
+		// as runLocked's loop would take the run an interrupt at a
+		// time, without its look at the inbox and the run's ends
+		// between. The chip leaves in run where the rest begins.
 		run := in.run()
-		s.chip.TakeSpaced(&run, run.EndedBy(now), in.Err)
-		d.serviceLocked()
+		for n := run.EndedBy(now); n > 0; {
+			k := s.chip.TakeSpaced(&run, n, in.Err)
+			d.serviceLocked()
+			if k == 0 {
+				break // runLocked looks again
+			}
+			n -= k
+		}
 		in.At, in.Data, in.Frac0 = run.At, run.Data, run.Frac0
 		return len(in.Data) == 0
 	}

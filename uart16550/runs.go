@@ -493,7 +493,7 @@ func (u *UART) receiveQuiet(p []byte, errs RxError, t *runTimer) int {
 		return 0
 	}
 	if run != nil {
-		// The transmitter's ends before the last character's, first:
+		// The transmitter's ends up to the last character's, first:
 		// none raises anything, and the burst wants the chip's time
 		// not past the shift register's end.
 		u.burst(run, level, last)
