@@ -11,8 +11,10 @@
 // Beside the figures of the pair steps go rows that say why they are what
 // they are: the CPU each program used per MB moved, its context switches
 // per MB and per round trip (all threads; the bench's own side is not
-// counted), the daemon's CPU while one pair streams one way at each rate,
-// and the driver's work counters (ISR passes and DPC runs per request, per
+// counted), the daemon's CPU while one pair streams one way at each rate
+// (at 115200 beside the floor: vcombench itself run again as a program
+// that only wakes every 16 ms on a timer and writes the characters of
+// that much line to a pty master), and the driver's work counters (ISR passes and DPC runs per request, per
 // round trip, per KB). The header says how much other work the machine
 // had while each step ran.
 //
