@@ -34,7 +34,7 @@
 // needs socat in $PATH for the steps that compare, and ser2net 4.x (in
 // $PATH or /usr/sbin) for net-rfc2217, and stops every process it starts.
 // A full run of the comparing steps takes about four minutes on two cores;
-// -short about 30 s. It exits 1 when a measurement could not be made or a
+// -short about 1 ½ minutes. It exits 1 when a measurement could not be made or a
 // resilience check failed. docs/BENCHMARKS.md records runs and how each
 // figure is measured.
 package main
