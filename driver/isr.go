@@ -211,7 +211,7 @@ func (d *Device) noteStreamLocked(now time.Duration, rx uint64) int {
 //     takes to send and half the time it has been streaming, so a
 //     stream's first and last characters and its write's completion come
 //     as promptly as an exchange's (a NotifyOutputBelow in mid-stream may
-//     come a stretched quantum late: the front asks for one with 200 ms
+//     come a stretched quantum late: the front asks for one with 100 ms
 //     of line still queued);
 //   - the receiver took in, in its last pass, more than half a stretched
 //     quantum's characters (or a quarter-window), which only a far end

@@ -40,14 +40,15 @@ const (
 )
 
 // writeAhead is how much of the line the front takes ahead of the UART at
-// realistic timing, where that is more than 256 characters: the time the
-// program has, once the queue drops below it, to write again before the
-// line runs dry. The device's call comes up to a stretched quantum late,
-// and then the front and the program must both be scheduled. With 50 ms,
-// in vcombench's soak (128 ports streaming on a 2-core machine) the
-// slowest direction read at 0.985 of the line rate and the median one at
-// 0.997; with 200 ms, 0.998 and 1.000. A real port's 4 KiB buffer is
-// 355 ms of line at 115200.
+// realistic timing, where that is more than 256 characters. A held
+// program writes again once half of it is left (holdWrites), which is the
+// time it has to do so before the line runs dry: the device's call comes
+// up to a stretched quantum late, and then the front and the program must
+// both be scheduled. Restarting at the limit itself, in vcombench's soak
+// (128 ports streaming on a 2-core machine), 50 ms left the slowest
+// direction at 0.985 of the line rate and the median one at 0.997, 200 ms
+// at 0.998 and 1.000; 200 ms restarting at half, 0.999 and 1.000. A real
+// port's 4 KiB buffer is 355 ms of line at 115200.
 const writeAhead = 200 * time.Millisecond
 
 // txState is the front's half of the transmit buffer. Owned by the master

@@ -58,6 +58,12 @@ func runFloor(v string, out io.Writer) error {
 	return nil
 }
 
+// floorSpec is the floor program of a stream at baud: floorQuantum's
+// line (8N1, ten bits a character) a burst.
+func floorSpec(baud int) benchrig.FloorSpec {
+	return benchrig.FloorSpec{Quantum: floorQuantum, Chars: int(float64(baud) / 10 * floorQuantum.Seconds())}
+}
+
 // floorCPU runs the floor program with the bursts a stream at baud makes
 // at floorQuantum, reads its slave as fast as it comes, and measures the
 // program over the windows steadyCPU measures a streaming pair over.
@@ -66,7 +72,7 @@ func (r *runner) floorCPU(ctx context.Context, baud int) (costs []cost, err erro
 	if err != nil {
 		return nil, fmt.Errorf("floor program: %w", err)
 	}
-	spec := benchrig.FloorSpec{Quantum: floorQuantum, Chars: int(float64(baud) / 10 * floorQuantum.Seconds())}
+	spec := floorSpec(baud)
 	f, err := benchrig.StartFloor(ctx, self, spec)
 	if err != nil {
 		return nil, err
@@ -84,8 +90,9 @@ func (r *runner) floorCPU(ctx context.Context, baud int) (costs []cost, err erro
 // floorRow sets the streaming pair's steady CPU at baud against the floor
 // program's, measured right after it.
 func (r *runner) floorRow(ctx context.Context, baud int, pair []cost) row {
+	spec := floorSpec(baud)
 	measure := fmt.Sprintf("%s: the floor, a Go program whose one goroutine only wakes every %v on a timer and writes %d characters to a pty master (the pair above beside it; %% of one core, median of %d windows)",
-		atRate(baud), floorQuantum, int(float64(baud)/10*floorQuantum.Seconds()), cpuWindows)
+		atRate(baud), spec.Quantum, spec.Chars, cpuWindows)
 	costs, err := r.floorCPU(ctx, baud)
 	if err != nil {
 		fmt.Fprintf(r.log, "  %d baud, the floor program: %v\n", baud, err)
