@@ -200,9 +200,8 @@ func (d *Device) SetWire(w Wire) {
 	// Nor will its batches' (one that still does only frees the window a
 	// batch early).
 	d.s.txUnacked, d.s.txBatches, d.s.txWindowFull, d.s.txLoaded = 0, nil, false, 0
-	d.s.touched = true
-	// A SettingsWire learns the settings it starts from.
-	after := afterUnlock{settings: true}
+	// The new wire gets what waits on the pins, and the inputs it drives.
+	after := afterUnlock{settings: true, kick: true}
 	d.unlock(&after)
 	d.finish(&after)
 }
@@ -495,12 +494,12 @@ type afterUnlock struct {
 }
 
 // unlock ends a locked section. If it touched the chip, the ISR goroutine
-// must look: INTR may be up, signals may wait for the wire, and the next
-// event may have moved.
+// may have to look before its timer: INTR may be up, signals may wait for
+// the wire, and the next event may have moved (passWantedLocked).
 func (d *Device) unlock(a *afterUnlock) {
 	if d.s.touched {
 		d.s.touched = false
-		a.kick = true
+		a.kick = a.kick || d.passWantedLocked()
 	}
 	d.mu.Unlock()
 }

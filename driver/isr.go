@@ -64,10 +64,20 @@ func (d *Device) pass() {
 	now := d.vnow()
 	rx := d.s.stats.ReceivedCount
 	d.runLocked(now)
-	next, ok := d.nextWakeLocked(d.noteStreamLocked(now, rx))
-	signals := ownRunData(d.s.chip.TakeSignals(d.signals[:0]))
-	d.signals = signals
-	d.s.txLoaded = 0
+	backlog := d.noteStreamLocked(now, rx)
+	next, ok := d.nextWakeLocked(backlog)
+	signals := d.signals[:0]
+	if q, hold := d.holdCharsLocked(now, backlog); hold && ok {
+		next = min(next, d.s.handAt+q)
+	} else {
+		signals = ownRunData(d.s.chip.TakeSignals(signals))
+		d.signals = signals
+		d.s.txLoaded = 0
+		if len(signals) > 0 {
+			d.s.handAt = now
+		}
+	}
+	d.s.wakeAt, d.s.wakeArmed = next, ok
 	wire := d.s.wire
 	var taken func()
 	chars := uart16550.CountChars(signals)
@@ -158,6 +168,56 @@ func ownRunData(signals []uart16550.Signal) []uart16550.Signal {
 		}
 	}
 	return signals
+}
+
+// holdCharsLocked reports whether a pass at now may leave the characters
+// the chip has sent on its pins for a later pass, and the quantum within
+// which, counted from the last hand-over, that pass must come. While both
+// ends of a cable stream, each pass that hands the far end characters
+// runs the far end's pass, which hands some back: the near end's next
+// pass, a few microseconds on, finds a character or two more that ended
+// meanwhile, and so on, each pass completing the far end's waiting read
+// with a character or two and a write to its pty, ten passes a quantum
+// where two do. A stream's characters come in bursts a stretched quantum
+// apart anyway, so the ones a pass finds less than half a quantum after
+// the last hand-over wait for the burst. A modem line's change or a break
+// goes at once, and everything with it, in order; so does what a Delivered
+// caller waits for; the end of a stream (no backlog, no stretch) holds
+// nothing back.
+func (d *Device) holdCharsLocked(now time.Duration, backlog int) (time.Duration, bool) {
+	s := &d.s
+	if s.instant || !s.streaming || len(s.deliverWaiters) > 0 {
+		return 0, false
+	}
+	if _, onlyChars, ok := s.chip.Waiting(); ok && !onlyChars {
+		return 0, false
+	}
+	q := d.quantumLocked(backlog)
+	if q <= lineQuantum || now-s.handAt >= q/2 {
+		return 0, false
+	}
+	return q, true
+}
+
+// passWantedLocked reports whether what a locked section outside the ISR
+// did to the chip (a catch-up, a register access) needs an ISR pass
+// before the one the timer is armed for: an interrupt is up, a modem
+// line's change or a break waits for the wire, characters waiting would
+// reach the far end more than a quantum after the first of them ended,
+// or the chip's next event now wants the ISR sooner. A relay's reads each
+// catch the chip up, and a pass for each, run at once, carried the
+// character or two sent since into the far end, which answered in kind.
+func (d *Device) passWantedLocked() bool {
+	s := &d.s
+	if s.instant || !s.wakeArmed || s.chip.INTR() {
+		return true
+	}
+	backlog := d.outQueueLocked()
+	if first, onlyChars, ok := s.chip.Waiting(); ok && (!onlyChars || s.wakeAt > first+d.quantumLocked(backlog)) {
+		return true
+	}
+	at, ok := d.nextWakeLocked(backlog)
+	return ok && at < s.wakeAt
 }
 
 // lineQuantum is how late, in line time, the ISR goroutine may come to

@@ -161,3 +161,127 @@ func TestQueuedWritesRunNoPass(t *testing.T) {
 		t.Errorf("%d ISR passes as %d writes, against %d as one; want at most a quarter more", many, n/chunk, one)
 	}
 }
+
+// readBursts reads n bytes from d as the session's relay does, a read
+// that waits for the first byte and then one of what the typeahead holds,
+// taking pause over passing each burst on (the relay's write to the pty
+// master). It returns the bytes, how many bursts they came in, and how
+// many of those (the last aside) were under 16 characters, where a
+// stream's bursts are 184.
+func readBursts(t *testing.T, d *driver.Device, n int, pause time.Duration) (got []byte, bursts, small int) {
+	read := func(size int) bool {
+		r := driver.NewRead(make([]byte, size))
+		if st, _ := d.Call(context.Background(), r); st != driver.StatusSuccess {
+			t.Errorf("%s: read after %d of %d bytes: %v", d.Name(), len(got), n, st)
+			return false
+		}
+		got = append(got, r.Data()...)
+		return true
+	}
+	for len(got) < n {
+		had := len(got)
+		if !read(1) {
+			return got, bursts, small
+		}
+		if q := d.Queued(); q > 0 && !read(q) {
+			return got, bursts, small
+		}
+		bursts++
+		if len(got)-had < 16 && len(got) < n {
+			small++
+		}
+		time.Sleep(pause)
+	}
+	return got, bursts, small
+}
+
+// pumpTimeouts are the session's: a read returns as soon as a byte is
+// there.
+var pumpTimeouts = ioctl.Timeouts{ReadIntervalTimeout: ioctl.MaxTimeout, ReadTotalTimeoutMultiplier: ioctl.MaxTimeout, ReadTotalTimeoutConstant: 10_000}
+
+// When both ends of a cable stream, what a catch-up finds the chip sent
+// since the last pass waits for the timer's pass. A pass run at once for
+// each ran the far end's, whose reader took a character or two and
+// passed them on, then read again, catching its own chip up with the
+// character or two sent meanwhile, and so on: each link a small write to
+// a pty and a pass on each side. The pair streams a second of line each
+// way at 115200 with RTS/CTS; each reader takes 100 µs over a burst.
+func TestDuplexStreamCatchUpsWaitForTimer(t *testing.T) {
+	const baud, n = 115200, 11520
+	synctest.Test(t, func(t *testing.T) {
+		a, b := pair(t, driver.Options{}, baud)
+		hf := ioctl.HandFlow{ControlHandShake: ioctl.DTRControl | ioctl.CTSHandshake, FlowReplace: ioctl.RTSHandshake}
+		setHandflow(t, a, hf)
+		setHandflow(t, b, hf)
+		before := passes(t, a) + passes(t, b)
+		data := [2][]byte{pattern(n), pattern(n + 1)[1:]}
+		var got [2][]byte
+		var bursts, small [2]int
+		done := make(chan struct{})
+		for i, d := range []*driver.Device{a, b} {
+			d.Submit(driver.NewWrite(data[i]))
+			setTimeouts(t, d, pumpTimeouts)
+			go func() {
+				defer func() { done <- struct{}{} }()
+				got[i], bursts[i], small[i] = readBursts(t, d, n, 100*time.Microsecond)
+			}()
+		}
+		<-done
+		<-done
+		if !bytes.Equal(got[0], data[1]) || !bytes.Equal(got[1], data[0]) {
+			t.Fatal("a far end read other data than was written")
+		}
+		p := passes(t, a) + passes(t, b) - before
+		t.Logf("a second of line each way: %d ISR passes; %d and %d bursts read, %d and %d of them under 16 characters", p, bursts[0], bursts[1], small[0], small[1])
+		// About 340 (600 with a pass for each catch-up).
+		if p > 450 {
+			t.Errorf("%d ISR passes for a second of line each way; want at most 450", p)
+		}
+	})
+}
+
+// While a device streams, the characters a pass finds sent since the
+// last hand-over wait for the next burst when the pass comes early, run
+// by something else: here the far end's DTR, which it toggles every
+// millisecond, and each change of which runs the sender's pass. Handed
+// over at each, they came to the reader a few at a time: about 2 000
+// bursts a second. Held, they go every half stretched quantum (the
+// first pass after half a quantum hands them over), each burst followed
+// by the few characters left below the receiver's FIFO trigger, which
+// the far end's own ioctls catch up: about 280.
+func TestStreamHoldsCharactersForBurst(t *testing.T) {
+	const baud, n = 115200, 11520
+	synctest.Test(t, func(t *testing.T) {
+		a, b := pair(t, driver.Options{}, baud)
+		data := pattern(n)
+		a.Submit(driver.NewWrite(data))
+		setTimeouts(t, b, pumpTimeouts)
+		stop := make(chan struct{})
+		toggled := make(chan struct{})
+		go func() {
+			defer close(toggled)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+				code := ioctl.SetDTR
+				if i%2 == 0 {
+					code = ioctl.ClrDTR
+				}
+				mustCall(t, b, driver.NewIoctl(code, nil))
+			}
+		}()
+		got, bursts, small := readBursts(t, b, n, 0)
+		close(stop)
+		<-toggled
+		if !bytes.Equal(got, data) {
+			t.Fatal("the far end read other data than was written")
+		}
+		t.Logf("a second of line, the far end's DTR toggled every millisecond: %d bursts read, %d of them under 16 characters", bursts, small)
+		if bursts > 400 {
+			t.Errorf("%d bursts for a second of line; want at most 400, a burst every half stretched quantum and the FIFO's rest after it", bursts)
+		}
+	})
+}

@@ -50,6 +50,11 @@ type state struct {
 	inISR       bool // runLocked is servicing the chip at its own virtual instant
 	fcr         byte // what the driver last programmed into the write-only FCR
 	touched     bool // a locked section outside the ISR accessed the chip
+	// The last pass armed the ISR goroutine's timer for wakeAt (virtual
+	// time), if wakeArmed; handAt is when a pass last handed the wire
+	// characters (see holdCharsLocked).
+	wakeAt, handAt time.Duration
+	wakeArmed      bool
 	// Modem inputs VCOM_SET_MODEM_INPUTS set (MSR bits), which the wire's
 	// modem signals do not override.
 	forcedMask, forcedValue uint8

@@ -112,6 +112,25 @@ func (u *UART) TakeSignals(dst []Signal) []Signal {
 	return dst
 }
 
+// Waiting reports what TakeSignals would take, without taking it: when
+// the first of those signals happened, and whether all of them are
+// characters; ok is false when there are none. A driver may leave
+// characters on the pins for a later pass, but not a modem line's change
+// or a break, which the far end must see at once.
+func (u *UART) Waiting() (first time.Duration, onlyChars, ok bool) {
+	if len(u.signals) == 0 {
+		return 0, false, false
+	}
+	onlyChars = true
+	for i := range u.signals {
+		if k := u.signals[i].Kind; k != SignalChar && k != SignalChars {
+			onlyChars = false
+			break
+		}
+	}
+	return u.signals[0].At, onlyChars, true
+}
+
 // Receive is a character arriving on the RX input at the chip's present
 // time (its stop bit just ended). It reports whether the character entered
 // the RX FIFO: it does not while the chip is in loopback or the input is held

@@ -123,3 +123,33 @@ func TestModemOutputsOnWire(t *testing.T) {
 		t.Fatalf("Outputs() = %+v", got)
 	}
 }
+
+// Waiting tells what TakeSignals would take, and takes nothing: characters
+// alone, or with a modem line's change, which a driver may not leave on
+// the pins for later.
+func TestWaiting(t *testing.T) {
+	u := fifoChip(t, FCRTrigger1)
+	if _, _, ok := u.Waiting(); ok {
+		t.Fatal("a fresh chip has signals waiting")
+	}
+	u.Write(THR, 'a')
+	u.Write(THR, 'b')
+	u.Advance(time1s)
+	first, onlyChars, ok := u.Waiting()
+	sig := u.TakeSignals(nil)
+	if !ok || !onlyChars || len(sig) == 0 || first != sig[0].At {
+		t.Fatalf("Waiting() = %v, %v, %v with %+v to take; want the first's time, characters only", first, onlyChars, ok, sig)
+	}
+	u.Write(THR, 'c')
+	u.Advance(2 * time1s)
+	u.Write(MCR, MCROUT2|MCRRTS)
+	if _, onlyChars, ok := u.Waiting(); !ok || onlyChars {
+		t.Fatalf("Waiting() = _, %v, %v after a character and RTS; want a modem change among them", onlyChars, ok)
+	}
+	if sig := u.TakeSignals(nil); len(sig) != 2 || sig[0].Kind == SignalModem || sig[1].Kind != SignalModem {
+		t.Fatalf("took %+v: want the character, then RTS (Waiting took nothing)", sig)
+	}
+	if _, _, ok := u.Waiting(); ok {
+		t.Fatal("signals waiting after TakeSignals")
+	}
+}
