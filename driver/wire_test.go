@@ -192,3 +192,100 @@ func TestDeliveredMakesChangesVisible(t *testing.T) {
 		}
 	}
 }
+
+// endsWire records when each character it is handed finished, and lets
+// the transmitter go on at once.
+type endsWire struct {
+	mu   sync.Mutex
+	ends []time.Duration
+	last time.Duration // the device's time at the last Transmit
+	at   func() time.Duration
+}
+
+func (w *endsWire) Transmit(_ *driver.Device, signals []uart16550.Signal, taken func()) {
+	w.mu.Lock()
+	for _, sg := range signals {
+		switch sg.Kind {
+		case uart16550.SignalChar:
+			w.ends = append(w.ends, sg.At)
+		case uart16550.SignalChars:
+			for k := range sg.Data {
+				w.ends = append(w.ends, sg.End(k))
+			}
+		}
+	}
+	w.last = w.at()
+	w.mu.Unlock()
+	if taken != nil {
+		taken()
+	}
+}
+
+// An input the device's pass finds already past (a far end whose pass ran
+// late stamps its CTS drop with its own, earlier, time) is applied at its
+// instant, among the chip's events: the pass carries the transmitter's
+// characters out up to that instant, not to the present, before it. The
+// THR-empty interrupts after the drop then find CTS low, and the
+// characters that start after it are at most the FIFO's 16; serviced
+// before the drop was applied, the next interrupt would have loaded 16
+// more. A drop within a character time after a THR-empty interrupt comes
+// before the chip's next event either way, so the drops are spread over
+// the 1.4 ms between two interrupts, a character time and more apart.
+func TestPastInputAppliedAmongChipEvents(t *testing.T) {
+	for _, offset := range []time.Duration{1000 * time.Microsecond, 1300 * time.Microsecond, 1600 * time.Microsecond, 1900 * time.Microsecond} {
+		t.Run(offset.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { pastCTSDrop(t, offset) })
+		})
+	}
+}
+
+// pastCTSDrop streams at 115200 with CTS handshake and drops CTS with a
+// stamp offset after the last pass, kicking the next pass 3 ms of line
+// after that.
+func pastCTSDrop(t *testing.T, offset time.Duration) {
+	epoch := time.Now()
+	w := &endsWire{at: func() time.Duration { return time.Since(epoch) }}
+	d := driver.New(driver.Options{Name: "A", Wire: w, Epoch: epoch})
+	t.Cleanup(func() { d.Close() })
+	mustCall(t, d, &driver.IRP{Major: driver.MajorCreate})
+	mustCall(t, d, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: 115200}))
+	d.Input(driver.Input{Kind: driver.InputModem, Modem: uart16550.ModemInputs{CTS: true, DSR: true, DCD: true}})
+	setHandflow(t, d, ioctl.HandFlow{ControlHandShake: ioctl.DTRControl | ioctl.CTSHandshake, FlowReplace: ioctl.RTSControl})
+	d.Submit(driver.NewWrite(make([]byte, 20000)))
+	// Long enough for the quantum to stretch: the ISR then wakes every
+	// 16 ms or so, and between its passes the chip runs on in virtual
+	// time.
+	time.Sleep(300 * time.Millisecond)
+	synctest.Wait()
+	w.mu.Lock()
+	last := w.last
+	w.mu.Unlock()
+	drop := last + offset
+	if wait := drop + 3*time.Millisecond - time.Since(epoch); wait > 0 {
+		time.Sleep(wait)
+	}
+	w.mu.Lock()
+	passed := w.last != last
+	w.mu.Unlock()
+	if passed {
+		t.Fatalf("a pass ran between %v and %v; the test needs the chip behind the drop", last, drop)
+	}
+	d.Input(driver.Input{At: drop, Kind: driver.InputModem, Modem: uart16550.ModemInputs{DSR: true, DCD: true}})
+	time.Sleep(50 * time.Millisecond)
+	synctest.Wait()
+	if h := commStatus(t, d).HoldReasons; h&ioctl.TxWaitingForCTS == 0 {
+		t.Fatalf("hold reasons %s, want CTS", ioctl.HoldString(h))
+	}
+	charTime := 10 * time.Second / 115200
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	after := 0
+	for _, end := range w.ends {
+		if end-charTime >= drop {
+			after++
+		}
+	}
+	if after > 16 {
+		t.Fatalf("%d characters started after CTS dropped at %v; want at most the FIFO's 16", after, drop)
+	}
+}

@@ -380,9 +380,10 @@ func (u *UART) TakeSpaced(s *Signal, n int, errs RxError) int {
 func (u *UART) receiveSpaced(p []byte, errs RxError, t *runTimer) int {
 	n := len(p)
 	for i := 0; ; {
-		i += u.receiveQuiet(p[i:], errs, t)
-		if i == n {
-			return n
+		k := u.receiveQuiet(p[i:], errs, t)
+		i += k
+		if i == n || k > 0 && u.INTR() {
+			return i // the last one taken reached the trigger level
 		}
 		// The next character the careful way, as the caller it stands
 		// for takes it.
@@ -436,11 +437,14 @@ func (t *runTimer) next() {
 // receiveQuiet takes in one go the leading characters of p, the first of
 // which ends at t.end, that the careful path of ReceiveSpaced would take
 // one by one with nothing else happening: no interrupt raised by any of
-// them, no event of the chip's own before or between them. It returns how
-// many, with t moved on past them and the chip as the careful path leaves
-// it. It takes none unless the FIFOs are on, the chip listens to the wire
-// and the characters are undamaged; it leaves to the careful path the
-// character that reaches the trigger level or finds the FIFO full.
+// them but the last, which may reach the trigger level, no event of the
+// chip's own before or between them. It returns how many, with t moved on
+// past them and the chip as the careful path leaves it. It takes none
+// unless the FIFOs are on, the chip listens to the wire and the
+// characters are undamaged; it leaves to the careful path the character
+// that finds the FIFO full. A receiver at trigger level 8 so takes each
+// receive interrupt's characters in one step, where the eighth went the
+// careful way (stepTo, Advance, Receive) after the seven.
 func (u *UART) receiveQuiet(p []byte, errs RxError, t *runTimer) int {
 	if len(p) == 0 || !u.fifoMode() || u.loop() || u.breakLevel || u.INTR() {
 		return 0
@@ -454,13 +458,15 @@ func (u *UART) receiveQuiet(p []byte, errs RxError, t *runTimer) int {
 	}
 	k := min(len(p), u.rx.limit()-u.rx.len())
 	if (u.ungated || u.pins.OUT2) && u.ier&IERRxData != 0 {
-		// Reaching the trigger level raises RX data available, and the
-		// character timeout must not fall before the first character
-		// (an event NextEvent reports) nor between two of them: after
-		// each, it is four of the receiver's character times away. A
-		// timeout due at the very instant a character ends comes first,
-		// as every event of that instant does.
-		k = min(k, u.trigger-1-u.rx.len())
+		// Reaching the trigger level raises RX data available: the
+		// character that does is the last taken, at its end, as the
+		// careful path leaves it. The character timeout must not fall
+		// before the first character (an event NextEvent reports) nor
+		// between two of them: after each, it is four of the receiver's
+		// character times away. A timeout due at the very instant a
+		// character ends comes first, as every event of that instant
+		// does.
+		k = min(k, u.trigger-u.rx.len())
 		ct4 := 4 * u.charTime
 		if ct4 == 0 || t.maxGap >= ct4 || !u.rx.empty() && u.rxTimeoutAt() <= t.end {
 			return 0
