@@ -249,7 +249,7 @@ func (x *benchISR) passes(b *testing.B, until time.Duration, each func(time.Dura
 		default:
 		}
 		d.mu.Lock()
-		at, ok := d.nextWakeLocked(d.outQueueLocked())
+		at, ok := d.nextWakeLocked(d.quantumLocked(d.outQueueLocked()))
 		if kicked && (!ok || at > d.s.chip.Now()) {
 			at, ok = d.s.chip.Now(), true
 		}

@@ -64,10 +64,10 @@ func (d *Device) pass() {
 	now := d.vnow()
 	rx := d.s.stats.ReceivedCount
 	d.runLocked(now)
-	backlog := d.noteStreamLocked(now, rx)
-	next, ok := d.nextWakeLocked(backlog)
+	q := d.quantumLocked(d.noteStreamLocked(now, rx))
+	next, ok := d.nextWakeLocked(q)
 	signals := d.signals[:0]
-	if q, hold := d.holdCharsLocked(now, backlog); hold && ok {
+	if ok && d.holdCharsLocked(now, q) {
 		next = min(next, d.s.handAt+q)
 	} else {
 		signals = ownRunData(d.s.chip.TakeSignals(signals))
@@ -170,9 +170,9 @@ func ownRunData(signals []uart16550.Signal) []uart16550.Signal {
 	return signals
 }
 
-// holdCharsLocked reports whether a pass at now may leave the characters
-// the chip has sent on its pins for a later pass, and the quantum within
-// which, counted from the last hand-over, that pass must come. While both
+// holdCharsLocked reports whether a pass at now, whose quantum is q, may
+// leave the characters the chip has sent on its pins for a later pass,
+// which must then come within q of the last hand-over. While both
 // ends of a cable stream, each pass that hands the far end characters
 // runs the far end's pass, which hands some back: the near end's next
 // pass, a few microseconds on, finds a character or two more that ended
@@ -184,19 +184,13 @@ func ownRunData(signals []uart16550.Signal) []uart16550.Signal {
 // goes at once, and everything with it, in order; so does what a Delivered
 // caller waits for; the end of a stream (no backlog, no stretch) holds
 // nothing back.
-func (d *Device) holdCharsLocked(now time.Duration, backlog int) (time.Duration, bool) {
+func (d *Device) holdCharsLocked(now, q time.Duration) bool {
 	s := &d.s
-	if s.instant || !s.streaming || len(s.deliverWaiters) > 0 {
-		return 0, false
+	if s.instant || !s.streaming || len(s.deliverWaiters) > 0 || q <= lineQuantum || now-s.handAt >= q/2 {
+		return false
 	}
-	if _, onlyChars, ok := s.chip.Waiting(); ok && !onlyChars {
-		return 0, false
-	}
-	q := d.quantumLocked(backlog)
-	if q <= lineQuantum || now-s.handAt >= q/2 {
-		return 0, false
-	}
-	return q, true
+	_, onlyChars, ok := s.chip.Waiting()
+	return !ok || onlyChars
 }
 
 // passWantedLocked reports whether what a locked section outside the ISR
@@ -212,11 +206,11 @@ func (d *Device) passWantedLocked() bool {
 	if s.instant || !s.wakeArmed || s.chip.INTR() {
 		return true
 	}
-	backlog := d.outQueueLocked()
-	if first, onlyChars, ok := s.chip.Waiting(); ok && (!onlyChars || s.wakeAt > first+d.quantumLocked(backlog)) {
+	q := d.quantumLocked(d.outQueueLocked())
+	if first, onlyChars, ok := s.chip.Waiting(); ok && (!onlyChars || s.wakeAt > first+q) {
 		return true
 	}
-	at, ok := d.nextWakeLocked(backlog)
+	at, ok := d.nextWakeLocked(q)
 	return ok && at < s.wakeAt
 }
 
@@ -232,14 +226,10 @@ func (d *Device) passWantedLocked() bool {
 const lineQuantum = time.Millisecond
 
 // nextWakeLocked is when the ISR goroutine must run next: the next thing
-// due (nextDueLocked), a quantum later at realistic timing. backlog is
-// what writes still have to hand to the UART (outQueueLocked).
-func (d *Device) nextWakeLocked(backlog int) (time.Duration, bool) {
+// due (nextDueLocked), q (quantumLocked) later.
+func (d *Device) nextWakeLocked(q time.Duration) (time.Duration, bool) {
 	at, ok := d.nextDueLocked()
-	if ok && !d.s.instant {
-		at += d.quantumLocked(backlog)
-	}
-	return at, ok
+	return at + q, ok
 }
 
 // noteStreamLocked records, at the end of a pass at realistic timing that
@@ -283,6 +273,9 @@ func (d *Device) noteStreamLocked(now time.Duration, rx uint64) int {
 //     Go timers woke the sender that late (46 of the 106 wake-ups a
 //     second of a pair streaming at 115200).
 func (d *Device) quantumLocked(backlog int) time.Duration {
+	if d.s.instant {
+		return 0 // nothing takes time: the ISR runs as soon as something is due
+	}
 	ct := d.s.chip.Format().CharTime()
 	q := min(lineQuantum, ct*(txWindow/4))
 	if backlog > 0 && d.s.streaming {

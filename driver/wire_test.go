@@ -243,12 +243,9 @@ func TestPastInputAppliedAmongChipEvents(t *testing.T) {
 // stamp offset after the last pass, kicking the next pass 3 ms of line
 // after that.
 func pastCTSDrop(t *testing.T, offset time.Duration) {
-	epoch := time.Now()
+	epoch := time.Now() // openOn's too: the bubble's clock stands still until something blocks
 	w := &endsWire{at: func() time.Duration { return time.Since(epoch) }}
-	d := driver.New(driver.Options{Name: "A", Wire: w, Epoch: epoch})
-	t.Cleanup(func() { d.Close() })
-	mustCall(t, d, &driver.IRP{Major: driver.MajorCreate})
-	mustCall(t, d, driver.NewIoctl(ioctl.SetBaudRate, ioctl.BaudRate{BaudRate: 115200}))
+	d := openOn(t, w)
 	d.Input(driver.Input{Kind: driver.InputModem, Modem: uart16550.ModemInputs{CTS: true, DSR: true, DCD: true}})
 	setHandflow(t, d, ioctl.HandFlow{ControlHandShake: ioctl.DTRControl | ioctl.CTSHandshake, FlowReplace: ioctl.RTSControl})
 	d.Submit(driver.NewWrite(make([]byte, 20000)))
