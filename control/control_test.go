@@ -2,8 +2,10 @@ package control_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -210,4 +212,27 @@ func postJSON(t testing.TB, r *rig, path, body string, want int) error {
 		t.Fatalf("POST %s %s: status %d, want %d (%s)", path, body, resp.status, want, resp.body)
 	}
 	return &control.APIError{Status: resp.status, Message: resp.message}
+}
+
+// Close removes the socket before it returns, even when it comes right
+// after Listen, before the serving goroutine has run: vcomd run exits as
+// soon as Close returns and must leave no socket behind.
+func TestCloseRightAfterListenRemovesSocket(t *testing.T) {
+	r := newRig(t)
+	for i := range 50 {
+		srv, err := control.NewServer(r.d, control.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		socket := filepath.Join(t.TempDir(), control.SocketName)
+		if err := srv.Listen(socket); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Lstat(socket); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("close %d: after Close, %s: %v, want it gone", i, socket, err)
+		}
+	}
 }

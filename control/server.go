@@ -65,6 +65,12 @@ type Server struct {
 	ctx    context.Context // ends long requests (trace, wait, break) at Close
 	cancel context.CancelFunc
 
+	// serving is Listen's goroutine. Close waits for it: when Close comes
+	// before it has handed its listener to http.Server, Shutdown cannot
+	// close that listener, and only the goroutine's own return does,
+	// which is what removes the socket.
+	serving sync.WaitGroup
+
 	mu      sync.Mutex
 	waiting map[*driver.Device]bool // a wait is pending: one per port, as the driver allows
 }
@@ -138,11 +144,11 @@ func (s *Server) Listen(path string) error {
 			return fmt.Errorf("control socket %s: %w", path, err)
 		}
 	}
-	go func() {
+	s.serving.Go(func() {
 		if err := s.Serve(l); err != nil {
 			s.log.Error().Err(err).Str("socket", path).Msg("control socket")
 		}
-	}()
+	})
 	return nil
 }
 
@@ -177,10 +183,12 @@ func (s *Server) Serve(l net.Listener) error {
 // ctx ends for other requests in flight, and removes the socket.
 func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
-	if err := s.http.Shutdown(ctx); err != nil {
-		return fmt.Errorf("closing the control socket: %w", errors.Join(err, s.http.Close()))
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		err = fmt.Errorf("closing the control socket: %w", errors.Join(err, s.http.Close()))
 	}
-	return nil
+	s.serving.Wait()
+	return err
 }
 
 // apiError is a failed request: the status and the message.
