@@ -147,6 +147,7 @@ func TestPauseSchedule(t *testing.T) {
 // A soak's figures: the holds of each sender, the overruns of each
 // receiver, and a FAIL for a sender never held.
 func TestSoakRows(t *testing.T) {
+	t0 := time.Now()
 	mk := func(link string, holds uint64, overruns uint32) control.Port {
 		var p control.Port
 		p.Link = link
@@ -157,14 +158,20 @@ func TestSoakRows(t *testing.T) {
 	s := soakFigures{
 		pairs: 1, d: time.Minute,
 		flows: []flowEnds{{from: "a", to: "b", long: 1}, {from: "b", to: "a"}},
-		res:   []ttybench.FlowResult{{Sent: 10, Received: 10, ReadRate: soakLineRate}, {Sent: 5, Received: 5}},
+		res: []ttybench.FlowResult{{Sent: 10, Received: 10, ReadRate: soakLineRate, Spells: []ttybench.Spell{
+			{At: t0.Add(3 * time.Second), Window: time.Second, BytesPerSec: 0.9 * soakLineRate},
+			{At: t0.Add(9 * time.Second), Window: time.Second, BytesPerSec: 1.1 * soakLineRate},
+		}}, {Sent: 5, Received: 5}},
 		ports: map[string]control.Port{"a": mk("a", 3, 0), "b": mk("b", 0, 2)},
-		cpu:   30, rss: 500, idle: 100, peak: rssPeak{kib: 600, samples: 60}, wall: 10 * time.Second,
+		cpu:   30, rss: 500, idle: 100, peak: rssPeak{kib: 600, samples: 60}, start: t0, wall: 10 * time.Second,
 		work: ioctl.Work{ISRPasses: 2000, DPCRuns: 400, Requests: 1000},
 	}
 	s.sum = sumFlows(s.res)
 	var log bytes.Buffer
 	rows := s.rows(&log)
+	if l := "slow direction a -> b: 1.0000 of the line rate over 2 spells (2s timed); spells under 0.99: 0.900 at 3s for 1s\n"; !strings.Contains(log.String(), l) {
+		t.Errorf("log:\n%s\nwant the line %q", log.String(), l)
+	}
 	want := []struct{ figure, verdict string }{
 		{"0.0 MB → 0.0 MB", "PASS"},
 		{"2", "**FAIL**"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -451,7 +452,7 @@ func (r *runner) soak(ctx context.Context) (rows []row, err error) {
 	s := soakFigures{
 		pairs: n, d: d, sum: sumFlows(res), res: res, ports: ports,
 		cpu: 100 * cpu.Run.Seconds() / wall.Seconds(), rss: mem.RSS,
-		idle: idle.RSS, peak: peak, wall: wall, work: workBetween(ports0, ports),
+		idle: idle.RSS, peak: peak, start: t0, wall: wall, work: workBetween(ports0, ports),
 	}
 	for _, f := range flows {
 		s.flows = append(s.flows, flowEnds{from: f.From.Path(), to: f.To.Path(), long: countLong(f.Pauses)})
@@ -576,6 +577,7 @@ type soakFigures struct {
 	rss   int64                   // KiB, at the end
 	idle  int64                   // KiB, the ports open and not yet streaming
 	peak  rssPeak                 // while streaming
+	start time.Time               // of the stream
 	wall  time.Duration           // of the stream
 	work  ioctl.Work              // the driver's, all ports, over the stream
 }
@@ -615,6 +617,7 @@ func (s soakFigures) rows(log io.Writer) []row {
 		}
 		longPauses = append(longPauses, f.long)
 	}
+	s.logSlowest(log, 3)
 	fmt.Fprintf(log, "  times each sender was held (tx_holds): %v\n", holds)
 	fmt.Fprintf(log, "  long pauses per reader: %v\n", longPauses)
 	ports := 2 * s.pairs
@@ -661,6 +664,36 @@ func (s soakFigures) rows(log io.Writer) []row {
 		fmt.Fprintf(log, "  FAIL %d flows' ports missing from the daemon's list\n", missing)
 	}
 	return rows
+}
+
+// slowSpell is a timed spell under this share of the line rate, which
+// logSlowest lists.
+const slowSpell = 0.99
+
+// logSlowest prints the n directions with the slowest pace, and when in
+// the stream their slow spells were: whether they fell together (the
+// machine) or apart, early or late.
+func (s soakFigures) logSlowest(log io.Writer, n int) {
+	idx := make([]int, 0, len(s.res))
+	for i, r := range s.res {
+		if r.ReadRate > 0 {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(s.res[a].ReadRate, s.res[b].ReadRate) })
+	for _, i := range idx[:min(n, len(idx))] {
+		r := s.res[i]
+		var slow []string
+		var timed time.Duration
+		for _, sp := range r.Spells {
+			timed += sp.Window
+			if x := sp.BytesPerSec / soakLineRate; x < slowSpell {
+				slow = append(slow, fmt.Sprintf("%.3f at %v for %v", x, sp.At.Sub(s.start).Round(100*time.Millisecond), sp.Window.Round(10*time.Millisecond)))
+			}
+		}
+		fmt.Fprintf(log, "  slow direction %s -> %s: %.4f of the line rate over %d spells (%v timed); spells under %.2f: %s\n",
+			s.flows[i].from, s.flows[i].to, r.ReadRate/soakLineRate, len(r.Spells), timed.Round(100*time.Millisecond), slowSpell, strings.Join(slow, ", "))
+	}
 }
 
 func sum[T int | uint64](xs []T) T {

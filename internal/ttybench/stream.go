@@ -145,6 +145,17 @@ type FlowResult struct {
 	// starts again): the line's pace while nothing holds it. 0 when
 	// no spell was long enough.
 	ReadRate float64
+	// Spells are the timed halves ReadRate is made of, in order: where a
+	// direction's pace fell short, they say when.
+	Spells []Spell
+}
+
+// Spell is the timed second half of one spell of reading: from At, for
+// Window, the line carried BytesPerSec.
+type Spell struct {
+	At          time.Time
+	Window      time.Duration
+	BytesPerSec float64
 }
 
 // streamChunk is the size of each write, and of each read's buffer.
@@ -192,7 +203,7 @@ func runFlow(ctx context.Context, f Flow, t0 time.Time, stop <-chan struct{}, ma
 		cancel() // the sender would wait for room that never comes
 	}
 	wg.Wait()
-	res := FlowResult{Sent: r.total, Received: r.c.n, ReadRate: r.rate.perSec()}
+	res := FlowResult{Sent: r.total, Received: r.c.n, ReadRate: r.rate.perSec(), Spells: r.rate.spells}
 	if r.total < 0 {
 		res.Sent = <-sent
 	}
@@ -338,6 +349,7 @@ func (r *reader) endSpell() {
 type rateAcc struct {
 	bytes   float64
 	seconds float64
+	spells  []Spell
 }
 
 // add fits the samples of the second half of the spell from began to
@@ -362,6 +374,7 @@ func (a *rateAcc) add(began, ended time.Time, spell []Sample) {
 	}
 	a.bytes += r.BytesPerSec * r.Window.Seconds()
 	a.seconds += r.Window.Seconds()
+	a.spells = append(a.spells, Spell{half[0].T, r.Window, r.BytesPerSec})
 }
 
 func (a rateAcc) perSec() float64 {

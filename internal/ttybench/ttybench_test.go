@@ -319,6 +319,9 @@ func TestRateAcc(t *testing.T) {
 	if e := a.perSec()/1000 - 1; e < -0.001 || e > 0.001 {
 		t.Errorf("rate %.1f B/s, want 1000", a.perSec())
 	}
+	if len(a.spells) != 1 || !a.spells[0].At.Equal(spell[200].T) || a.spells[0].Window != 1990*time.Millisecond {
+		t.Errorf("spells %+v, want the one timed, from its middle sample for 1.99 s", a.spells)
+	}
 	if (rateAcc{}).perSec() != 0 {
 		t.Error("no spell gave a rate")
 	}
