@@ -50,8 +50,8 @@ func (d *Device) receiveRunLocked(in *Input, now time.Duration) bool {
 		for n := run.EndedBy(now); n > 0; {
 			k := s.chip.TakeSpaced(&run, n, in.Err)
 			d.serviceLocked()
-			if k == 0 {
-				break // runLocked looks again
+			if k == 0 || s.txResume {
+				break // runLocked looks again, or stops for the cap
 			}
 			n -= k
 		}

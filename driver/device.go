@@ -200,6 +200,7 @@ func (d *Device) SetWire(w Wire) {
 	// Nor will its batches' (one that still does only frees the window a
 	// batch early).
 	d.s.txUnacked, d.s.txBatches, d.s.txWindowFull, d.s.txLoaded = 0, nil, false, 0
+	d.s.txResume = false
 	// The new wire gets what waits on the pins, and the inputs it drives.
 	after := afterUnlock{settings: true, kick: true}
 	d.unlock(&after)

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"bytes"
 	"slices"
 	"time"
 
@@ -186,7 +187,7 @@ func ownRunData(signals []uart16550.Signal) []uart16550.Signal {
 // nothing back.
 func (d *Device) holdCharsLocked(now, q time.Duration) bool {
 	s := &d.s
-	if s.instant || !s.streaming || len(s.deliverWaiters) > 0 || q <= lineQuantum || now-s.handAt >= q/2 {
+	if s.instant || s.txResume || !s.streaming || len(s.deliverWaiters) > 0 || q <= lineQuantum || now-s.handAt >= q/2 {
 		return false
 	}
 	_, onlyChars, ok := s.chip.Waiting()
@@ -226,8 +227,12 @@ func (d *Device) passWantedLocked() bool {
 const lineQuantum = time.Millisecond
 
 // nextWakeLocked is when the ISR goroutine must run next: the next thing
-// due (nextDueLocked), q (quantumLocked) later.
+// due (nextDueLocked), q (quantumLocked) later, or, for a chip stopped by
+// the cap whose round the far end has yet to take, when it stops waiting.
 func (d *Device) nextWakeLocked(q time.Duration) (time.Duration, bool) {
+	if s := &d.s; s.txResume && s.txUnacked >= txWindow {
+		return s.txResumeBy, true
+	}
 	at, ok := d.nextDueLocked()
 	return at + q, ok
 }
@@ -323,8 +328,16 @@ func (d *Device) outputFlowLocked() bool {
 }
 
 // nextDueLocked is when something next happens that the ISR must handle:
-// the chip's next event or the earliest input stamped in the future.
+// the chip's next event or the earliest input stamped in the future. A
+// chip stopped by the cap (txResume) is due at once if its window has
+// room, and otherwise when it gives up waiting for the far end.
 func (d *Device) nextDueLocked() (time.Duration, bool) {
+	if s := &d.s; s.txResume {
+		if s.txUnacked >= txWindow {
+			return s.txResumeBy, true
+		}
+		return s.chip.Now(), true
+	}
 	at, ok := d.s.chip.NextEvent()
 	if len(d.s.inbox) > 0 && d.lineWaitsLocked(d.s.inbox[0]) {
 		return at, ok // a read that makes room wakes the ISR goroutine
@@ -361,17 +374,44 @@ func (d *Device) catchUpLocked() {
 // events in time order and servicing the interrupt after each, so that the
 // ISR sees every interrupt at the moment it was raised (a receive FIFO is
 // drained between characters, not after the lot).
+//
+// It stops short of now where passLoadLocked's cap refuses a load
+// (mayLoadLocked sets txResume), so that the pass can hand the far end
+// what went; the next run loads on from that instant, once the far end has
+// taken it (the window has room) or, if it has not by txResumeBy, runs on
+// without the load, the line idle as the far end's lateness leaves it.
+// Until then a run takes in only what came before that instant: a far end
+// stopped the same way, later, waits for this end to take its round too.
+// The far end applies a round on the sender's pass over a cable, and its
+// reaction (an RTS drop, an XOFF) is stamped with its own present, later
+// than the instant this chip stopped at: a run that finds one waiting
+// loads nothing more (txAwait) until it has reached now and applied it,
+// so a late pass overshoots a receiver's limit by at most a round, as it
+// did when the line idled instead.
 func (d *Device) runLocked(now time.Duration) {
 	s := &d.s
 	s.passes++
+	resume, wait := s.txResume, false
+	if resume && s.txUnacked >= txWindow && now < s.txResumeBy {
+		now, resume, wait = s.chip.Now(), false, true
+	}
+	s.txResume = false
 	s.inISR = true
-	defer func() { s.inISR = false }()
+	defer func() { s.inISR, s.txAwait = false, false }()
 	byTime := func(a, b Input) int { return int(a.At - b.At) }
 	if !slices.IsSortedFunc(s.inbox, byTime) {
 		slices.SortStableFunc(s.inbox, byTime)
 	}
+	s.txAwait = resume && d.flowStopPendingLocked()
 	i := 0
 	for {
+		if resume && (i == len(s.inbox) || s.inbox[i].At > s.chip.Now()) {
+			resume = false
+			d.serviceLocked() // the load refused, at the instant it was
+		}
+		if s.txResume {
+			break
+		}
 		ev, evOK := s.chip.NextEvent()
 		if i < len(s.inbox) && s.inbox[i].At <= now && (!evOK || s.inbox[i].At <= ev) && !d.lineWaitsLocked(s.inbox[i]) {
 			if s.inbox[i].Kind == InputChars {
@@ -410,8 +450,17 @@ func (d *Device) runLocked(now time.Duration) {
 		break
 	}
 	s.inbox = s.inbox[:copy(s.inbox, s.inbox[i:])]
+	if s.txResume {
+		s.txResumeBy = now + lineQuantum
+		return
+	}
 	s.chip.Advance(now)
+	s.txAwait = false // what it waited for is applied
 	d.serviceLocked()
+	if wait {
+		s.txResume = true // the window is still full: nothing loaded
+		return
+	}
 	if ev, ok := s.chip.NextEvent(); ok && ev <= now {
 		// Servicing started something that is already due (at timing
 		// off a character loaded now also leaves now): carry on, rather
@@ -430,6 +479,33 @@ func (d *Device) runLocked(now time.Duration) {
 func (d *Device) lineWaitsLocked(in Input) bool {
 	s := &d.s
 	return s.instant && (in.Kind == InputChar || in.Kind == InputChars) && !s.readByISR && s.rxCount >= s.rxSize
+}
+
+// flowStopPendingLocked reports whether an input in the inbox could hold
+// the transmitter once applied: an output handshake line low, or an XOFF
+// it obeys.
+func (d *Device) flowStopPendingLocked() bool {
+	s := &d.s
+	ctl := s.handflow.ControlHandShake
+	xoff := s.handflow.FlowReplace&flowAutoTransmit != 0
+	for _, in := range s.inbox {
+		switch in.Kind {
+		case InputModem:
+			m := d.forceInputsLocked(in.Modem)
+			if ctl&ctlCTSHandshake != 0 && !m.CTS || ctl&ctlDSRHandshake != 0 && !m.DSR || ctl&ctlDCDHandshake != 0 && !m.DCD {
+				return true
+			}
+		case InputChar:
+			if xoff && in.Char == s.chars.XoffChar {
+				return true
+			}
+		case InputChars:
+			if xoff && bytes.IndexByte(in.Data, s.chars.XoffChar) >= 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (d *Device) applyInputLocked(in Input) {
@@ -458,6 +534,9 @@ func (d *Device) syncTimeLocked() {
 		return // the ISR runs at the instant it is servicing
 	}
 	d.s.touched = true
+	if d.s.txResume {
+		return // the ISR loads on from where the chip stopped
+	}
 	t := d.vnow()
 	if at, ok := d.nextDueLocked(); ok && at <= t {
 		t = at - 1

@@ -42,7 +42,15 @@ type state struct {
 	txBatches    []int
 	txWindowFull bool
 	txLoaded     int
-	rxBurst      int // characters the last ISR pass received (see quantumLocked)
+	// A run stopped the chip where passLoadLocked's cap refused a load,
+	// short of the present (txResume): the next run loads on from that
+	// instant once the far end has taken what went, or runs on without
+	// the load from txResumeBy. txAwait holds loads for the rest of a run
+	// that found the far end's reaction to the last round waiting in the
+	// inbox (see runLocked).
+	txResume, txAwait bool
+	txResumeBy        time.Duration
+	rxBurst           int // characters the last ISR pass received (see quantumLocked)
 	// The transmitter has had a backlog at every ISR pass since
 	// streamSince (see quantumLocked).
 	streaming   bool

@@ -80,6 +80,27 @@ func stream(t *testing.T, from, to *driver.Device, data []byte) error {
 	return nil
 }
 
+// rtsCTS is RTS/CTS flow control both ways, with XOFF 512 bytes before
+// the typeahead is full.
+var rtsCTS = ioctl.HandFlow{ControlHandShake: ioctl.DTRControl | ioctl.CTSHandshake, FlowReplace: ioctl.RTSHandshake, XonLimit: 2048, XoffLimit: 512}
+
+// streamBoth streams size bytes each way between a and b at once (stream),
+// every byte checked.
+func streamBoth(t *testing.T, a, b *driver.Device, size int) {
+	t.Helper()
+	ab, ba := pattern(size), pattern(size + 1)[1:]
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := stream(t, a, b, ab); err != nil {
+			t.Errorf("A to B: %v", err)
+		}
+	})
+	if err := stream(t, b, a, ba); err != nil {
+		t.Errorf("B to A: %v", err)
+	}
+	wg.Wait()
+}
+
 // Both directions at once through two devices on a null-modem cable with
 // RTS/CTS flow control, every byte checked: at timing off and at 115200
 // baud in virtual time.
@@ -104,9 +125,8 @@ func TestStressBothWays(t *testing.T) {
 			}
 			inBubble(t, func(t *testing.T) {
 				a, b := openPair(t, driver.Options{Instant: tc.instant, FIFODepth: fifoFor(tc.instant)}, 115200)
-				hf := ioctl.HandFlow{ControlHandShake: ioctl.DTRControl | ioctl.CTSHandshake, FlowReplace: ioctl.RTSHandshake, XonLimit: 2048, XoffLimit: 512}
 				for _, d := range []*driver.Device{a, b} {
-					mustCall(t, d, driver.NewIoctl(ioctl.SetHandflow, hf))
+					mustCall(t, d, driver.NewIoctl(ioctl.SetHandflow, rtsCTS))
 					// A read waits at most 10 s for its first byte.
 					setTimeouts(t, d, ioctl.Timeouts{ReadIntervalTimeout: max, ReadTotalTimeoutMultiplier: max, ReadTotalTimeoutConstant: 10_000})
 				}
@@ -119,17 +139,7 @@ func TestStressBothWays(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				ab, ba := pattern(tc.size), pattern(tc.size + 1)[1:]
-				var wg sync.WaitGroup
-				wg.Go(func() {
-					if err := stream(t, a, b, ab); err != nil {
-						t.Errorf("A to B: %v", err)
-					}
-				})
-				if err := stream(t, b, a, ba); err != nil {
-					t.Errorf("B to A: %v", err)
-				}
-				wg.Wait()
+				streamBoth(t, a, b, tc.size)
 				for _, d := range []*driver.Device{a, b} {
 					if st := stats(t, d); st.BufferOverrunErrorCount != 0 || st.SerialOverrunErrorCount != 0 || st.ReceivedCount != uint32(tc.size) {
 						t.Errorf("%s stats %+v", d.Name(), st)

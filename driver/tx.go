@@ -35,21 +35,36 @@ func (d *Device) txWorkLocked() bool {
 // after its timer catches the chip up over those 50 ms, and would load
 // all of them before the far end saw the first. So while the transmitter
 // obeys output flow control a pass loads no more than passLoadLocked
-// allows; one that obeys none cannot be stopped in time anyway, and a
-// pass of a stretched quantum (16 ms, 6400 characters at 4 Mbaud) may
-// then load what its span holds.
+// allows, and the rest of its span goes in further rounds, each once
+// the far end has taken the last; one that obeys none cannot be stopped
+// in time anyway, and a pass of a stretched quantum (16 ms, 6400
+// characters at 4 Mbaud) may then load what its span holds.
 const txWindow = 256
 
 // mayLoadLocked reports whether the next FIFO's worth of write data may
 // go: at timing off when the far end took the last round, at realistic
-// timing while the window has room.
+// timing while the window has room and the pass's cap allows. A refusal
+// by the cap in the ISR stops the chip there (txResume): runLocked
+// returns, the pass hands the far end what went, and the next run loads
+// on from the same instant, so a pass that came late loads its backlog a
+// round at a time with the line kept busy, the far end's reaction to each
+// round seen before the next (see runLocked).
 func (d *Device) mayLoadLocked() bool {
 	s := &d.s
 	if s.instant {
 		return !s.txRound
 	}
-	if s.wire == nil || s.txUnacked < txWindow && (!d.outputFlowLocked() || s.txLoaded < d.passLoadLocked()) {
+	if s.wire == nil {
 		return true
+	}
+	if s.txAwait {
+		return false
+	}
+	if s.txUnacked < txWindow && (!d.outputFlowLocked() || s.txLoaded < d.passLoadLocked()) {
+		return true
+	}
+	if s.inISR && s.txUnacked < txWindow {
+		s.txResume = true
 	}
 	s.txWindowFull = true
 	return false

@@ -262,15 +262,15 @@ func TestCostFigures(t *testing.T) {
 // report prints each step's.
 func TestStepLoad(t *testing.T) {
 	l := markLoad().end("latency")
-	if !l.ok || l.other < 0 || l.before == "" || l.after == "" {
+	if !l.ok || l.other < 0 || l.steal < 0 || l.steal > l.other || l.before == "" || l.after == "" {
 		t.Errorf("stepLoad = %+v", l)
 	}
 	var b bytes.Buffer
 	report{machine: describeMachine("1", "2"), plan: shortPlan, loads: []stepLoad{
-		{name: "throughput", other: 0.25, ok: true, before: "0.10", after: "0.80"},
+		{name: "throughput", other: 0.25, steal: 0.1, ok: true, before: "0.10", after: "0.80"},
 		{name: "timing", before: "0.80", after: "0.90"},
 	}}.write(&b)
-	if want := "throughput 0.25 (0.10 → 0.80); timing unknown (0.80 → 0.90)"; !strings.Contains(b.String(), want) {
+	if want := "throughput 0.25, steal 0.10 (0.10 → 0.80); timing unknown (0.80 → 0.90)"; !strings.Contains(b.String(), want) {
 		t.Errorf("report lacks %q:\n%s", want, b.String())
 	}
 }

@@ -132,23 +132,25 @@ type stepLoad struct {
 	// other is the machine's CPU time less what this bench and the
 	// programs it started used, over the step's wall time: the cores'
 	// worth of work that was not the benchmark's. ok is false when it
-	// could not be read.
-	other         float64
+	// could not be read. steal, part of other, is the cores' worth the
+	// hypervisor gave to other guests: time every program here stalled.
+	other, steal  float64
 	ok            bool
 	before, after string // the 1-minute load average at the step's start and end
 }
 
 // loadMark is the machine's state at the start of a step.
 type loadMark struct {
-	t         time.Time
-	busy, own time.Duration
-	err       error
-	load      string
+	t       time.Time
+	machine procstat.MachineTimes
+	own     time.Duration
+	err     error
+	load    string
 }
 
 func markLoad() loadMark {
 	m := loadMark{load: loadavg1()}
-	m.busy, m.err = procstat.Busy()
+	m.machine, m.err = procstat.Machine()
 	if m.err == nil {
 		m.own, m.err = procstat.Own()
 	}
@@ -160,11 +162,13 @@ func markLoad() loadMark {
 // every program it started by now, so that what they used is in Own.
 func (m loadMark) end(name string) stepLoad {
 	l := stepLoad{name: name, before: m.load, after: loadavg1()}
-	busy, err := procstat.Busy()
+	machine, err := procstat.Machine()
 	own, err2 := procstat.Own()
-	wall := time.Since(m.t)
+	wall := time.Since(m.t).Seconds()
 	if m.err == nil && err == nil && err2 == nil && wall > 0 {
-		l.other, l.ok = max(0, ((busy-m.busy)-(own-m.own)).Seconds()/wall.Seconds()), true
+		busy := machine.Busy - m.machine.Busy
+		l.other, l.ok = max(0, (busy-(own-m.own)).Seconds()/wall), true
+		l.steal = min(l.other, (machine.Steal-m.machine.Steal).Seconds()/wall)
 	}
 	return l
 }
@@ -172,7 +176,7 @@ func (m loadMark) end(name string) stepLoad {
 func (l stepLoad) String() string {
 	other := "unknown"
 	if l.ok {
-		other = fmt.Sprintf("%.2f", l.other)
+		other = fmt.Sprintf("%.2f, steal %.2f", l.other, l.steal)
 	}
 	return fmt.Sprintf("%s %s (%s → %s)", l.name, other, l.before, l.after)
 }
@@ -195,7 +199,7 @@ func (r report) write(w io.Writer) {
 		for i, l := range r.loads {
 			ls[i] = l.String()
 		}
-		fmt.Fprintf(w, "- other work while each step ran (the machine's CPU time less this bench's and its children's, in cores of %d; 1-minute load average at the step's start → end): %s\n", m.cpus, strings.Join(ls, "; "))
+		fmt.Fprintf(w, "- other work while each step ran (the machine's CPU time less this bench's and its children's, in cores of %d, and of it the hypervisor's steal; 1-minute load average at the step's start → end): %s\n", m.cpus, strings.Join(ls, "; "))
 	}
 	fmt.Fprintln(w)
 	// The peer's column is socat's, and another peer's (ser2net, the

@@ -163,35 +163,47 @@ func parseSwitches(r io.Reader) (vol, invol uint64, err error) {
 	return vol, invol, nil
 }
 
-// Busy is the CPU time the whole machine spent on work, all CPUs
-// together, from the first line of /proc/stat: user, nice, system, irq,
-// softirq and steal (time a hypervisor gave to another guest, which this
-// machine's programs waited out as if it were work), not idle or iowait.
-// Its resolution is a tick per CPU.
-func Busy() (time.Duration, error) {
+// MachineTimes is the CPU time of the whole machine, all CPUs together,
+// from the first line of /proc/stat. Its resolution is a tick per CPU.
+type MachineTimes struct {
+	// Busy is the time spent on work: user, nice, system, irq, softirq
+	// and steal, not idle or iowait.
+	Busy time.Duration
+	// Steal, part of Busy, is the time a hypervisor gave to another
+	// guest, which this machine's programs waited out as if it were
+	// work: on a VM whose host is busy, a stall of every program at once.
+	Steal time.Duration
+}
+
+// Machine reads the machine's CPU times.
+func Machine() (MachineTimes, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, fmt.Errorf("machine cpu time: %w", err)
+		return MachineTimes{}, fmt.Errorf("machine cpu time: %w", err)
 	}
 	return parseProcStat(b)
 }
 
-func parseProcStat(b []byte) (time.Duration, error) {
+func parseProcStat(b []byte) (MachineTimes, error) {
 	line, _, _ := bytes.Cut(b, []byte("\n"))
 	f := strings.Fields(string(line))
 	// cpu user nice system idle iowait irq softirq steal ...
 	if len(f) < 9 || f[0] != "cpu" {
-		return 0, fmt.Errorf("/proc/stat: first line %q, want cpu and at least 8 figures", line)
+		return MachineTimes{}, fmt.Errorf("/proc/stat: first line %q, want cpu and at least 8 figures", line)
 	}
-	var ticks int64
-	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+	const steal = 8
+	var t MachineTimes
+	for _, i := range []int{1, 2, 3, 6, 7, steal} {
 		n, err := strconv.ParseInt(f[i], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("/proc/stat: field %d %q: %w", i, f[i], err)
+			return MachineTimes{}, fmt.Errorf("/proc/stat: field %d %q: %w", i, f[i], err)
 		}
-		ticks += n
+		t.Busy += time.Duration(n) * Tick
+		if i == steal {
+			t.Steal = time.Duration(n) * Tick
+		}
 	}
-	return time.Duration(ticks) * Tick, nil
+	return t, nil
 }
 
 // Own is the CPU time, user and system, that this process has used, and

@@ -34,10 +34,10 @@ func TestParseSchedstat(t *testing.T) {
 
 func TestParseProcStat(t *testing.T) {
 	// user 100, nice 1, system 20, idle 5000, iowait 7, irq 2, softirq 3,
-	// steal 4: 130 ticks of work.
+	// steal 4: 130 ticks of work, 4 of them steal.
 	got, err := parseProcStat([]byte("cpu  100 1 20 5000 7 2 3 4 0 0\ncpu0 50 0 10 2500 3 1 1 2 0 0\n"))
-	if err != nil || got != 130*Tick {
-		t.Errorf("parseProcStat = %v, %v; want 1.3s", got, err)
+	if want := (MachineTimes{Busy: 130 * Tick, Steal: 4 * Tick}); err != nil || got != want {
+		t.Errorf("parseProcStat = %+v, %v; want %+v", got, err, want)
 	}
 	if _, err := parseProcStat([]byte("intr 1 2 3\n")); err == nil {
 		t.Error("a /proc/stat without its cpu line parsed")
@@ -104,11 +104,11 @@ func TestBusyOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	busy, err := Busy()
+	m, err := Machine()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if own <= 0 || busy <= 0 {
-		t.Errorf("Own = %v, Busy = %v", own, busy)
+	if own <= 0 || m.Busy <= 0 || m.Steal < 0 || m.Steal > m.Busy {
+		t.Errorf("Own = %v, Machine = %+v", own, m)
 	}
 }
