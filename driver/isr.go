@@ -230,8 +230,8 @@ const lineQuantum = time.Millisecond
 // due (nextDueLocked), q (quantumLocked) later, or, for a chip stopped by
 // the cap whose round the far end has yet to take, when it stops waiting.
 func (d *Device) nextWakeLocked(q time.Duration) (time.Duration, bool) {
-	if s := &d.s; s.txResume && s.txUnacked >= txWindow {
-		return s.txResumeBy, true
+	if d.waitsForRoundLocked() {
+		return d.s.txResumeBy, true
 	}
 	at, ok := d.nextDueLocked()
 	return at + q, ok
@@ -333,7 +333,7 @@ func (d *Device) outputFlowLocked() bool {
 // room, and otherwise when it gives up waiting for the far end.
 func (d *Device) nextDueLocked() (time.Duration, bool) {
 	if s := &d.s; s.txResume {
-		if s.txUnacked >= txWindow {
+		if d.waitsForRoundLocked() {
 			return s.txResumeBy, true
 		}
 		return s.chip.Now(), true
@@ -392,7 +392,7 @@ func (d *Device) runLocked(now time.Duration) {
 	s := &d.s
 	s.passes++
 	resume, wait := s.txResume, false
-	if resume && s.txUnacked >= txWindow && now < s.txResumeBy {
+	if d.waitsForRoundLocked() && now < s.txResumeBy {
 		now, resume, wait = s.chip.Now(), false, true
 	}
 	s.txResume = false
@@ -481,18 +481,23 @@ func (d *Device) lineWaitsLocked(in Input) bool {
 	return s.instant && (in.Kind == InputChar || in.Kind == InputChars) && !s.readByISR && s.rxCount >= s.rxSize
 }
 
+// waitsForRoundLocked reports whether the chip is stopped by the cap
+// (txResume) with a round the far end has yet to take: until txResumeBy,
+// runLocked takes in only what came before the instant it stopped at.
+func (d *Device) waitsForRoundLocked() bool {
+	return d.s.txResume && d.s.txUnacked >= txWindow
+}
+
 // flowStopPendingLocked reports whether an input in the inbox could hold
 // the transmitter once applied: an output handshake line low, or an XOFF
 // it obeys.
 func (d *Device) flowStopPendingLocked() bool {
 	s := &d.s
-	ctl := s.handflow.ControlHandShake
 	xoff := s.handflow.FlowReplace&flowAutoTransmit != 0
 	for _, in := range s.inbox {
 		switch in.Kind {
 		case InputModem:
-			m := d.forceInputsLocked(in.Modem)
-			if ctl&ctlCTSHandshake != 0 && !m.CTS || ctl&ctlDSRHandshake != 0 && !m.DSR || ctl&ctlDCDHandshake != 0 && !m.DCD {
+			if d.handshakeHoldsLocked(msrBits(d.forceInputsLocked(in.Modem))) != 0 {
 				return true
 			}
 		case InputChar:

@@ -203,22 +203,45 @@ func (d *Device) modemUpdateLocked() {
 // applyModemStatusLocked sets the holds that follow the modem inputs.
 func (d *Device) applyModemStatusLocked(msr byte) {
 	s := &d.s
-	ctl := s.handflow.ControlHandShake
-	setHold := func(reason uint32, engaged bool) {
-		if engaged {
-			d.holdTxLocked(reason)
-		} else {
-			s.txHolding &^= reason
-		}
-	}
-	if ctl&ctlDSRSensitivity != 0 && msr&uart16550.MSRDSR == 0 {
+	if s.handflow.ControlHandShake&ctlDSRSensitivity != 0 && msr&uart16550.MSRDSR == 0 {
 		s.rxHolding |= rxHoldDSR
 	} else {
 		s.rxHolding &^= rxHoldDSR
 	}
-	setHold(txWaitingForCTS, ctl&ctlCTSHandshake != 0 && msr&uart16550.MSRCTS == 0)
-	setHold(txWaitingForDSR, ctl&ctlDSRHandshake != 0 && msr&uart16550.MSRDSR == 0)
-	setHold(txWaitingForDCD, ctl&ctlDCDHandshake != 0 && msr&uart16550.MSRDCD == 0)
+	holds := d.handshakeHoldsLocked(msr)
+	for _, l := range handshakeLines {
+		if holds&l.hold != 0 {
+			d.holdTxLocked(l.hold)
+		} else {
+			s.txHolding &^= l.hold
+		}
+	}
+}
+
+// handshakeLines are the output handshakes: the ControlHandShake bit
+// that turns each on, its modem input, and the hold it engages while that
+// input is low.
+var handshakeLines = [...]struct {
+	ctl  uint32
+	msr  byte
+	hold uint32
+}{
+	{ctlCTSHandshake, uart16550.MSRCTS, txWaitingForCTS},
+	{ctlDSRHandshake, uart16550.MSRDSR, txWaitingForDSR},
+	{ctlDCDHandshake, uart16550.MSRDCD, txWaitingForDCD},
+}
+
+// handshakeHoldsLocked is the output holds that the handshakes in force
+// engage with the modem inputs msr.
+func (d *Device) handshakeHoldsLocked(msr byte) uint32 {
+	ctl := d.s.handflow.ControlHandShake
+	var holds uint32
+	for _, l := range handshakeLines {
+		if ctl&l.ctl != 0 && msr&l.msr == 0 {
+			holds |= l.hold
+		}
+	}
+	return holds
 }
 
 // eventLocked records wait-mask events and completes an armed wait.
