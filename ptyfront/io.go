@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -29,7 +28,7 @@ func (p *Port) fromMaster() {
 	for {
 		instant := p.dev.Instant()
 		buf = readBuf(buf, instant)
-		n, err := p.master.Read(buf)
+		n, err := readParked(p.mraw, buf)
 		if errors.Is(err, os.ErrDeadlineExceeded) && p.ctx.Err() == nil {
 			// A wake-up: a last close wants the pty drained, or the
 			// output queue has drained enough to let the program write.
@@ -44,7 +43,7 @@ func (p *Port) fromMaster() {
 			}
 			return
 		}
-		if n > 1 && buf[0] == unix.TIOCPKT_DATA && instant {
+		if n > ptyReadSize && buf[0] == unix.TIOCPKT_DATA && instant {
 			var next []byte
 			n, next = p.gather(buf, n)
 			p.data(buf[1:n], len(next) > 0)
@@ -81,20 +80,19 @@ func readBuf(buf []byte, instant bool) []byte {
 // gather adds to the data packet in buf[:n] what else the master holds
 // now, up to a chunk, without waiting for more: at timing off a chunk
 // costs a write request and its completion whatever its size, and the pty
-// gives at most 4 KiB a read. It returns the packet's new length and,
+// gives at most 4 KiB a read. The reader gathers only after a read that
+// took those 4 KiB: a shorter one emptied the master, and a second look
+// would cost a small write (a keystroke, a round trip's byte) a system
+// call for nothing. It returns the packet's new length and,
 // when it met a packet other than data, that packet (in buf, after the
 // data), which comes after the data.
 func (p *Port) gather(buf []byte, n int) (int, []byte) {
-	rc, err := p.master.SyscallConn()
-	if err != nil {
-		return n, nil
-	}
 	limit := len(buf)
 	for limit-n > 1 {
 		var m int
 		var rerr error
-		err := rc.Read(func(fd uintptr) bool {
-			m, rerr = unix.Read(int(fd), buf[n:limit])
+		err := p.mraw.Read(func(fd uintptr) bool {
+			m, rerr = rawRead(int(fd), buf[n:limit])
 			return true // what is there now, or nothing
 		})
 		if err != nil || rerr != nil || m <= 1 {
@@ -267,7 +265,7 @@ func (p *Port) serveDrain(buf []byte) {
 	}
 	defer close(reply)
 	for p.ctx.Err() == nil && (p.statusPending() || p.masterQueued() > 0) {
-		m, err := p.master.Read(buf)
+		m, err := readParked(p.mraw, buf)
 		if err != nil {
 			return
 		}
@@ -392,21 +390,4 @@ func (m masterOut) TryWrite(p []byte) (int, error) {
 		return n, fmt.Errorf("writing the pty master: %w", err)
 	}
 	return n, nil
-}
-
-// rawWrite is write(2) without the runtime's system-call bookkeeping,
-// for a descriptor that never blocks. The bookkeeping wakes the runtime's
-// monitor thread whenever the process was idle, and it then polls every
-// 20 us for as long as the pass that wrote runs: at realistic timing that
-// is every streaming pass, and the monitor was a seventh of the daemon's
-// CPU at 115200 baud.
-func rawWrite(fd int, p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
 }

@@ -119,7 +119,7 @@ func (p *Port) stopSlave(stop bool) bool {
 		arg, bit = unix.TCOOFF, unix.TIOCPKT_STOP
 	}
 	var err error
-	if cerr := control(p.slave, func(fd int) { err = unix.IoctlSetInt(fd, unix.TCXONC, arg) }); cerr != nil || err != nil {
+	if cerr := control(p.slave, func(fd int) { err = rawIoctlInt(fd, unix.TCXONC, arg) }); cerr != nil || err != nil {
 		p.report(errors.Join(cerr, err), "TCXONC on the slave")
 		return false
 	}

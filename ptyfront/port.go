@@ -17,6 +17,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/creack/pty"
@@ -46,8 +47,9 @@ type Port struct {
 	log     zerolog.Logger
 	opts    Options
 	master  *os.File
-	slave   *os.File // held so the pty keeps its settings and never hangs up
-	slaveFD int      // its descriptor, which openers does not count
+	mraw    syscall.RawConn // master's, for reads without bookkeeping (raw.go)
+	slave   *os.File        // held so the pty keeps its settings and never hangs up
+	slaveFD int             // its descriptor, which openers does not count
 	path    string
 	watcher *Watcher
 	wd      int32
@@ -106,6 +108,11 @@ func Open(dev *driver.Device, w *Watcher, opts Options) (*Port, error) {
 		progress: progress{ch: make(chan struct{})},
 	}
 	_ = control(slave, func(fd int) { p.slaveFD = fd })
+	if p.mraw, err = master.SyscallConn(); err != nil {
+		master.Close()
+		slave.Close()
+		return nil, fmt.Errorf("pty master: %w", err)
+	}
 	if err := p.setup(); err != nil {
 		master.Close()
 		slave.Close()

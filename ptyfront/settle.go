@@ -135,10 +135,9 @@ func (p *Port) waitFor(q *Port, done func(counts) bool) {
 // one as POLLPRI until it is read, and hands it out before any data.
 func (p *Port) statusPending() bool {
 	pending := false
-	_ = control(p.master, func(fd int) {
-		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLPRI}}
-		n, err := unix.Poll(pfd, 0)
-		pending = err == nil && n > 0 && pfd[0].Revents&unix.POLLPRI != 0
+	_ = p.mraw.Control(func(fd uintptr) {
+		ready, err := rawPollNow(int(fd), unix.POLLPRI)
+		pending = err == nil && ready&unix.POLLPRI != 0
 	})
 	return pending
 }

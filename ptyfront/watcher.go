@@ -130,7 +130,7 @@ func (w *Watcher) drain(fd int) bool {
 	defer w.readMu.Unlock()
 	any := false
 	for {
-		n, err := unix.Read(fd, w.buf)
+		n, err := rawRead(fd, w.buf)
 		if err != nil || n <= 0 {
 			return any
 		}
