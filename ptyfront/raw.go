@@ -15,10 +15,11 @@ import (
 // process was idle wakes the runtime's monitor thread, which then polls
 // every 20 us for as long as the process stays busy. At realistic timing
 // that was every streaming pass's relay write (the monitor was a seventh
-// of the daemon's CPU at 115200 baud); at timing off it was every master
-// read and the settle before it: a 1-byte round trip cost the daemon 1.8
-// futex calls and 1.3 of the monitor's sleeps, and 6.5-7.0 context
-// switches in all against 3.8-3.9 without (docs/PERFORMANCE-PLAN.md).
+// of the daemon's CPU at 115200 baud), and then every master read and
+// the settle before it: at timing off a 1-byte round trip cost the
+// daemon 1.8 futex calls and 1.3 of the monitor's sleeps, and 6.5-7.0
+// context switches in all against 3.8-3.9 without; a pair streaming at
+// 921600 took 3.1 % of a core against 2.5 % (docs/PERFORMANCE-PLAN.md).
 
 // rawRead is read(2) without the bookkeeping. EINTR is retried.
 func rawRead(fd int, p []byte) (int, error) {
