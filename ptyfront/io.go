@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -307,7 +308,7 @@ func (p *Port) sessions() {
 		switch {
 		case open && sess == nil:
 			owner++
-			sess = session.Open(p.ctx, p.dev, owner, masterOut{p.master}, session.Options{
+			sess = session.Open(p.ctx, p.dev, owner, masterOut{p.master, p.mraw}, session.Options{
 				ClosingWait: p.opts.ClosingWait,
 				Logger:      p.log.With().Str("pty", p.path).Logger(),
 			})
@@ -356,23 +357,20 @@ func (p *Port) closeSession(sess *session.Session) {
 
 // masterOut is the pty master as the session's output, with the write
 // that does not wait which lets the session's pump run where its reads
-// complete (session.TryWriter).
-type masterOut struct{ *os.File }
+// complete (session.TryWriter). raw is the master's RawConn, taken once:
+// SyscallConn makes a new one at each call.
+type masterOut struct {
+	*os.File
+	raw syscall.RawConn
+}
 
 // TryWrite writes what the pty takes now; a full pty takes nothing.
 func (m masterOut) TryWrite(p []byte) (int, error) {
-	rc, err := m.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
 	n := 0
 	var werr error
-	err = rc.Write(func(fd uintptr) bool {
+	err := m.raw.Write(func(fd uintptr) bool {
 		for n < len(p) {
 			k, e := rawWrite(int(fd), p[n:])
-			if e == unix.EINTR {
-				continue
-			}
 			if e != nil {
 				if e != unix.EAGAIN {
 					werr = e
