@@ -25,8 +25,10 @@ const DefaultQueueSize = 4096
 //
 // The signals slice is the ISR's and is reused for the next call as soon
 // as Transmit returns: a wire that hands signals to another goroutine
-// copies the slice first. The Data of a SignalChars is a fresh slice and
-// becomes the wire's. At timing off a SignalChars is what left at one
+// copies the slice first. The Data of a SignalChars is the wire's to read
+// until it calls taken, which is then never nil: the device reuses that
+// memory for a later pass, so a wire that keeps characters longer copies
+// them. At timing off a SignalChars is what left at one
 // instant; at realistic timing it is a timed run, characters that left
 // back to back, the k-th ending at its End(k): a wire that passes it to
 // another device keeps Step, Frac0 and Format in the Input.
@@ -425,38 +427,6 @@ func (d *Device) Delivered(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for %s's wire: %w", d.name, ctx.Err())
 	}
-}
-
-// batchTaken is the taken callback at realistic timing: the far end has
-// applied the oldest batch of characters on the wire (the wire delivers
-// and acknowledges in order). The ISR goroutine is woken only if write
-// data waits for the window.
-func (d *Device) batchTaken() {
-	d.mu.Lock()
-	s := &d.s
-	if len(s.txBatches) > 0 {
-		s.txUnacked -= s.txBatches[0]
-		s.txBatches = s.txBatches[1:]
-	}
-	wake := s.txWindowFull && s.txUnacked < txWindow
-	if wake {
-		s.txWindowFull = false
-		s.touched = true
-	}
-	d.unlock(&afterUnlock{})
-	if wake {
-		d.kick()
-	}
-}
-
-// roundTaken is the taken callback for a round of characters sent at
-// timing off: the far end has them, so the next may go.
-func (d *Device) roundTaken() {
-	d.mu.Lock()
-	d.s.txRound = false
-	d.s.touched = true
-	d.unlock(&afterUnlock{})
-	d.kick()
 }
 
 // kick wakes the ISR goroutine: the chip's INTR line may have risen, input

@@ -71,7 +71,7 @@ func (d *Device) pass() {
 	if ok && d.holdCharsLocked(now, q) {
 		next = min(next, d.s.handAt+q)
 	} else {
-		signals = ownRunData(d.s.chip.TakeSignals(signals))
+		signals = d.s.chip.TakeSignals(signals)
 		d.signals = signals
 		d.s.txLoaded = 0
 		if len(signals) > 0 {
@@ -81,16 +81,20 @@ func (d *Device) pass() {
 	d.s.wakeAt, d.s.wakeArmed = next, ok
 	wire := d.s.wire
 	var taken func()
-	chars := uart16550.CountChars(signals)
-	if d.s.txRound && !d.s.txRoundOut && wire != nil && chars > 0 {
-		// The round written into the FIFO is on its way: the next
-		// goes when the far end has taken it.
-		taken, d.s.txRoundOut = d.roundTaken, true
-	}
-	if !d.s.instant && wire != nil && chars > 0 {
-		d.s.txUnacked += chars
-		d.s.txBatches = append(d.s.txBatches, chars)
-		taken = d.batchTaken
+	if chars := uart16550.CountChars(signals); chars > 0 && wire != nil {
+		rb := d.ownRunDataLocked(signals)
+		rb.acks, taken = 0, rb.taken
+		if d.s.txRound && !d.s.txRoundOut {
+			// The round written into the FIFO is on its way: the next
+			// goes when the far end has taken it.
+			rb.acks |= ackRound
+			d.s.txRoundOut = true
+		}
+		if !d.s.instant {
+			d.s.txUnacked += chars
+			d.s.txBatches = append(d.s.txBatches, chars)
+			rb.acks |= ackBatch
+		}
 	}
 	dones := d.dones[:0]
 	if w := d.s.deliverWaiters; len(w) > 0 {
@@ -144,31 +148,6 @@ func (d *Device) pass() {
 		dones[i] = nil
 	}
 	d.dones = dones[:0]
-}
-
-// ownRunData gives the runs among signals Data of their own, all in one
-// new slice: the chip (ReuseRunData) writes over its copy at the next
-// TakeSignals, and the wire owns what it is handed. One allocation a pass,
-// whatever its runs, where a run growing its own slice made one for each
-// doubling of each run.
-func ownRunData(signals []uart16550.Signal) []uart16550.Signal {
-	total := 0
-	for _, s := range signals {
-		if s.Kind == uart16550.SignalChars {
-			total += len(s.Data)
-		}
-	}
-	if total == 0 {
-		return signals
-	}
-	buf := make([]byte, total)
-	for i := range signals {
-		if s := &signals[i]; s.Kind == uart16550.SignalChars {
-			n := copy(buf, s.Data)
-			s.Data, buf = buf[:n:n], buf[n:]
-		}
-	}
-	return signals
 }
 
 // holdCharsLocked reports whether a pass at now, whose quantum is q, may

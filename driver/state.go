@@ -19,11 +19,12 @@ type state struct {
 	// inboxDone are InputThen callbacks waiting for their input to be
 	// applied.
 	inboxDone  []pendingDone
-	inboxSeq   uint64 // inputs ever put in the inbox
-	appliedSeq uint64 // inputs ever applied
-	instant    bool   // timing off
-	txRound    bool   // timing off: data sent and not yet taken by the far end
-	txRoundOut bool   // the wire has the callback that ends txRound
+	inboxSeq   uint64    // inputs ever put in the inbox
+	appliedSeq uint64    // inputs ever applied
+	instant    bool      // timing off
+	txRound    bool      // timing off: data sent and not yet taken by the far end
+	txRoundOut bool      // the wire has the callback that ends txRound
+	freeRuns   []*runBuf // run-data buffers the wire gave back (see runbuf.go)
 	// Delivered callers waiting for what the chip put on its pins so far
 	// to reach the far end.
 	deliverWaiters []chan struct{}

@@ -3,7 +3,6 @@ package ptyfront
 import (
 	"bytes"
 	"errors"
-	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -54,10 +53,10 @@ const writeAhead = 200 * time.Millisecond
 // txState is the front's half of the transmit buffer. Owned by the master
 // reader goroutine.
 type txState struct {
-	writes  []*driver.IRP // handed to the driver, oldest first
-	free    [][]byte      // data buffers of completed writes, for the next ones
-	stopped bool          // the slave's output is stopped (TCOOFF in force)
-	program bool          // by the program's own tcflow(TCOOFF)
+	writes  []*driver.IRP         // handed to the driver, oldest first
+	free    [freeClasses][][]byte // data buffers of completed writes, by freeSize, for the next ones
+	stopped bool                  // the slave's output is stopped (TCOOFF in force)
+	program bool                  // by the program's own tcflow(TCOOFF)
 	// posted is the packet bit (TIOCPKT_STOP or _START) our last TCXONC
 	// left for the master, until a read shows it: the program's own
 	// tcflow reaches the master as the same bits.
@@ -205,11 +204,9 @@ func (p *Port) endProgramStop() {
 func (p *Port) reap() {
 	n := 0
 	for n < len(p.tx.writes) && isDone(p.tx.writes[n]) {
-		if buf := p.tx.writes[n].Buffer; len(p.tx.free) < maxFree && cap(buf) <= maxFreeSize {
-			// The driver is done with a completed write's data (a trace
-			// took its own copy), so the next write can reuse it.
-			p.tx.free = append(p.tx.free, buf[:0])
-		}
+		// The driver is done with a completed write's data (a trace took
+		// its own copy), so the next write can reuse it.
+		p.keepFree(p.tx.writes[n].Buffer)
 		n++
 	}
 	rest := copy(p.tx.writes, p.tx.writes[n:])
@@ -217,28 +214,68 @@ func (p *Port) reap() {
 	p.tx.writes = p.tx.writes[:rest]
 }
 
-// maxFree is how many completed writes' buffers the front keeps, each of
-// maxFreeSize (what one read of a pty gives): a port streaming at
-// realistic timing has a write on the line and the next queued behind it,
-// so it then makes no garbage per write, which under load is what the
-// daemon's memory grows with, and an idle one keeps 8 KiB.
+// The front keeps the buffers of completed writes for the next writes, so
+// that a port streaming makes no garbage per write, which under load is
+// what the daemon's memory grows with. There are two sizes: maxFreeSize,
+// what one read of a pty gives, and at timing off readSize, for the data
+// the reader gathered past that (4-64 KiB). At realistic timing a port
+// streaming has a write on the line and the next queued behind it, so two
+// of the first are kept (8 KiB). At timing off the queue of writes grows
+// and drains with the far end's reader, up to instantCap, and each write
+// it grows by after a drain needs a buffer, so as many of each size as
+// fill instantCap are kept: up to 256 KiB for a port that streamed at
+// timing off. With two kept there, a stream took new buffers for about two
+// fifths of the bytes it moved.
 const (
 	maxFree     = 2
 	maxFreeSize = 4 << 10
 )
 
-// writeData is a copy of b for a write request, in a reused buffer when one
-// is big enough. A buffer for a pty read's worth has room for any other,
-// so that one kept always serves the next write, whatever its size.
-func (p *Port) writeData(b []byte) []byte {
-	for i := len(p.tx.free) - 1; i >= 0; i-- {
-		if buf := p.tx.free[i]; cap(buf) >= len(b) {
-			p.tx.free = slices.Delete(p.tx.free, i, i+1)
-			return append(buf, b...)
+// freeClasses is how many sizes of buffer writeData uses; freeSize gives
+// them, smallest first.
+const freeClasses = 2
+
+func freeSize(k int) int {
+	if k == 0 {
+		return maxFreeSize
+	}
+	return readSize
+}
+
+// keepFree keeps a completed write's buffer for the next writes, if fewer
+// of its size than freeLimit are kept.
+func (p *Port) keepFree(buf []byte) {
+	for k := range freeClasses {
+		if cap(buf) == freeSize(k) && len(p.tx.free[k]) < p.freeLimit(k) {
+			p.tx.free[k] = append(p.tx.free[k], buf[:0])
 		}
 	}
-	if len(b) <= maxFreeSize {
-		return append(make([]byte, 0, maxFreeSize), b...)
+}
+
+// freeLimit is how many buffers of freeSize(k) keepFree keeps.
+func (p *Port) freeLimit(k int) int {
+	if p.dev.Instant() {
+		return instantCap / freeSize(k)
+	}
+	if k == 0 {
+		return maxFree
+	}
+	return 0
+}
+
+// writeData is a copy of b for a write request, in a buffer of the
+// smallest freeSize that holds it, a kept one when there is one.
+func (p *Port) writeData(b []byte) []byte {
+	for k := range freeClasses {
+		size := freeSize(k)
+		if len(b) > size {
+			continue
+		}
+		if free := p.tx.free[k]; len(free) > 0 {
+			p.tx.free[k] = free[:len(free)-1]
+			return append(free[len(free)-1], b...)
+		}
+		return append(make([]byte, 0, size), b...)
 	}
 	return bytes.Clone(b)
 }
