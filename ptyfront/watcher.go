@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -15,8 +16,12 @@ import (
 // 128 instances per user by default, far fewer than the ports a daemon
 // may carry.
 type Watcher struct {
-	f    *os.File
-	done chan struct{}
+	f   *os.File
+	raw syscall.RawConn // f's, taken once: sync runs before every write the front submits
+	// syncFD is sync's call on the descriptor, made once: a closure
+	// handed to Control is a new allocation at every call.
+	syncFD func(fd uintptr)
+	done   chan struct{}
 
 	readMu sync.Mutex // held while events are read and reported
 	buf    []byte     // +checklocks:readMu
@@ -40,6 +45,13 @@ func NewWatcher() (*Watcher, error) {
 		watches: make(map[int32]func(bool)),
 		buf:     make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1)),
 	}
+	raw, err := w.f.SyscallConn()
+	if err != nil {
+		w.f.Close()
+		return nil, fmt.Errorf("inotify: %w", err)
+	}
+	w.raw = raw
+	w.syncFD = func(fd uintptr) { w.drain(int(fd)) }
 	go w.run()
 	return w, nil
 }
@@ -77,11 +89,7 @@ func (w *Watcher) unwatch(wd int32) {
 }
 
 func (w *Watcher) control(fn func(fd int)) error {
-	rc, err := w.f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	return rc.Control(func(fd uintptr) { fn(int(fd)) })
+	return w.raw.Control(func(fd uintptr) { fn(int(fd)) })
 }
 
 // Close stops the watcher and waits for its goroutine.
@@ -100,15 +108,11 @@ func (w *Watcher) Close() error {
 
 func (w *Watcher) run() {
 	defer close(w.done)
-	rc, err := w.f.SyscallConn()
-	if err != nil {
-		return
-	}
 	for {
 		// Read parks in the poller until the descriptor is readable and
 		// returns once drain has seen it empty: sync may have taken the
 		// events first.
-		if err := rc.Read(func(fd uintptr) bool { return w.drain(int(fd)) }); err != nil {
+		if err := w.raw.Read(func(fd uintptr) bool { return w.drain(int(fd)) }); err != nil {
 			return // closed
 		}
 	}
@@ -118,7 +122,7 @@ func (w *Watcher) run() {
 // returned has queued its event, so once sync returns, every port knows of
 // every open that came before the call.
 func (w *Watcher) sync() {
-	_ = w.control(func(fd int) { w.drain(fd) })
+	_ = w.raw.Control(w.syncFD)
 }
 
 // drain reads and reports the queued events until there are none, and
