@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/internal/rawio"
 	"github.com/vcomd/vcomd/rfc2217"
 	"github.com/vcomd/vcomd/session"
 )
@@ -63,8 +64,10 @@ const readSize = 16 << 10
 
 func newClient(s *Server, conn net.Conn, owner uint64, prev *client) *client {
 	c := &client{
-		s:     s,
-		conn:  conn,
+		s: s,
+		// Its reads and writes without the runtime's system-call
+		// bookkeeping, which wakes the monitor thread of an idle daemon.
+		conn:  rawio.NewConn(conn),
 		addr:  conn.RemoteAddr().String(),
 		owner: owner,
 		prev:  prev,

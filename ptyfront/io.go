@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/internal/rawio"
 	"github.com/vcomd/vcomd/ioctl"
 	"github.com/vcomd/vcomd/session"
 )
@@ -29,7 +30,7 @@ func (p *Port) fromMaster() {
 	for {
 		instant := p.dev.Instant()
 		buf = readBuf(buf, instant)
-		n, err := readParked(p.mraw, buf)
+		n, err := rawio.ReadParked(p.mraw, buf, "pty master")
 		if errors.Is(err, os.ErrDeadlineExceeded) && p.ctx.Err() == nil {
 			// A wake-up: a last close wants the pty drained, or the
 			// output queue has drained enough to let the program write.
@@ -93,7 +94,7 @@ func (p *Port) gather(buf []byte, n int) (int, []byte) {
 		var m int
 		var rerr error
 		err := p.mraw.Read(func(fd uintptr) bool {
-			m, rerr = rawRead(int(fd), buf[n:limit])
+			m, rerr = rawio.Read(int(fd), buf[n:limit])
 			return true // what is there now, or nothing
 		})
 		if err != nil || rerr != nil || m <= 1 {
@@ -266,7 +267,7 @@ func (p *Port) serveDrain(buf []byte) {
 	}
 	defer close(reply)
 	for p.ctx.Err() == nil && (p.statusPending() || p.masterQueued() > 0) {
-		m, err := readParked(p.mraw, buf)
+		m, err := rawio.ReadParked(p.mraw, buf, "pty master")
 		if err != nil {
 			return
 		}
@@ -366,26 +367,5 @@ type masterOut struct {
 
 // TryWrite writes what the pty takes now; a full pty takes nothing.
 func (m masterOut) TryWrite(p []byte) (int, error) {
-	n := 0
-	var werr error
-	err := m.raw.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			k, e := rawWrite(int(fd), p[n:])
-			if e != nil {
-				if e != unix.EAGAIN {
-					werr = e
-				}
-				break
-			}
-			n += k
-		}
-		return true // what it took now, without waiting
-	})
-	if err == nil {
-		err = werr
-	}
-	if err != nil {
-		return n, fmt.Errorf("writing the pty master: %w", err)
-	}
-	return n, nil
+	return rawio.TryWrite(m.raw, p, "pty master")
 }

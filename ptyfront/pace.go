@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/internal/rawio"
 	"github.com/vcomd/vcomd/ioctl"
 )
 
@@ -118,7 +119,7 @@ func (p *Port) stopSlave(stop bool) bool {
 		arg, bit = unix.TCOOFF, unix.TIOCPKT_STOP
 	}
 	var err error
-	if cerr := control(p.slave, func(fd int) { err = rawIoctlInt(fd, unix.TCXONC, arg) }); cerr != nil || err != nil {
+	if cerr := control(p.slave, func(fd int) { err = rawio.IoctlInt(fd, unix.TCXONC, arg) }); cerr != nil || err != nil {
 		p.report(errors.Join(cerr, err), "TCXONC on the slave")
 		return false
 	}

@@ -47,7 +47,7 @@ type Port struct {
 	log     zerolog.Logger
 	opts    Options
 	master  *os.File
-	mraw    syscall.RawConn // the master's, taken once, for the calls of raw.go
+	mraw    syscall.RawConn // the master's, taken once, for the calls of internal/rawio
 	slave   *os.File        // held so the pty keeps its settings and never hangs up
 	slaveFD int             // its descriptor, which openers does not count
 	path    string

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vcomd/vcomd/internal/rawio"
 )
 
 // The raw calls on a real pty in packet mode give what the runtime's own
@@ -32,7 +34,7 @@ func TestRawCallsOnAPty(t *testing.T) {
 	_ = control(slave, func(fd int) { sfd = fd })
 	pri := func() bool {
 		t.Helper()
-		ready, err := rawPollNow(mfd, unix.POLLPRI)
+		ready, err := rawio.PollNow(mfd, unix.POLLPRI)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +46,7 @@ func TestRawCallsOnAPty(t *testing.T) {
 		if err := master.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		n, err := readParked(rc, buf)
+		n, err := rawio.ReadParked(rc, buf, "pty master")
 		if err != nil || string(buf[:n]) != string(want) {
 			t.Fatalf("read %q, %v; want %q", buf[:n], err, want)
 		}
@@ -58,7 +60,7 @@ func TestRawCallsOnAPty(t *testing.T) {
 	if err := master.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := readParked(rc, buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+	if n, err := rawio.ReadParked(rc, buf, "pty master"); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read of an empty master: %d, %v; want its deadline", n, err)
 	}
 
@@ -81,11 +83,11 @@ func TestRawCallsOnAPty(t *testing.T) {
 		t.Fatal("POLLPRI after the flush packet was read")
 	}
 
-	if err := rawIoctlInt(sfd, unix.TCXONC, unix.TCOOFF); err != nil {
+	if err := rawio.IoctlInt(sfd, unix.TCXONC, unix.TCOOFF); err != nil {
 		t.Fatal(err)
 	}
 	read(unix.TIOCPKT_STOP)
-	if err := rawIoctlInt(sfd, unix.TCXONC, -1); !errors.Is(err, unix.EINVAL) {
+	if err := rawio.IoctlInt(sfd, unix.TCXONC, -1); !errors.Is(err, unix.EINVAL) {
 		t.Fatalf("TCXONC with a bad argument: %v, want EINVAL", err)
 	}
 }

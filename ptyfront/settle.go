@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vcomd/vcomd/internal/rawio"
 )
 
 // A byte a program writes must not reach the far end before the far end's
@@ -136,7 +138,7 @@ func (p *Port) waitFor(q *Port, done func(counts) bool) {
 func (p *Port) statusPending() bool {
 	pending := false
 	_ = p.mraw.Control(func(fd uintptr) {
-		ready, err := rawPollNow(int(fd), unix.POLLPRI)
+		ready, err := rawio.PollNow(int(fd), unix.POLLPRI)
 		pending = err == nil && ready&unix.POLLPRI != 0
 	})
 	return pending

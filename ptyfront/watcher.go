@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vcomd/vcomd/internal/rawio"
 )
 
 // Watcher reports opens and closes of pty slaves by other processes. One
@@ -134,7 +136,7 @@ func (w *Watcher) drain(fd int) bool {
 	defer w.readMu.Unlock()
 	any := false
 	for {
-		n, err := rawRead(fd, w.buf)
+		n, err := rawio.Read(fd, w.buf)
 		if err != nil || n <= 0 {
 			return any
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/internal/rawio"
 	"github.com/vcomd/vcomd/ioctl"
 	"github.com/vcomd/vcomd/rfc2217"
 	"github.com/vcomd/vcomd/uart16550"
@@ -357,7 +358,9 @@ var (
 // serve runs one connection until it fails or Close, and reports why it
 // ended. The reader runs on its own goroutine; this one writes.
 func (r *Remote) serve(conn net.Conn) error {
-	s := &remoteSession{conn: conn, asked: map[askKey][]uint32{}}
+	// Its reads and writes without the runtime's system-call
+	// bookkeeping, which wakes the monitor thread of an idle daemon.
+	s := &remoteSession{conn: rawio.NewConn(conn), asked: map[askKey][]uint32{}}
 	r.mu.Lock()
 	r.state.Peer = "" // until this server says who it is
 	r.mu.Unlock()
