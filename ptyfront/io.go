@@ -45,7 +45,7 @@ func (p *Port) fromMaster() {
 			}
 			return
 		}
-		if n > ptyReadSize && buf[0] == unix.TIOCPKT_DATA && instant {
+		if n >= ptyReadSize && buf[0] == unix.TIOCPKT_DATA && instant {
 			var next []byte
 			n, next = p.gather(buf, n)
 			p.data(buf[1:n], len(next) > 0)
@@ -82,10 +82,11 @@ func readBuf(buf []byte, instant bool) []byte {
 // gather adds to the data packet in buf[:n] what else the master holds
 // now, up to a chunk, without waiting for more: at timing off a chunk
 // costs a write request and its completion whatever its size, and the pty
-// gives at most 4 KiB a read. The reader gathers only after a read that
-// took those 4 KiB: a shorter one emptied the master, and a second look
-// would cost a small write (a keystroke, a round trip's byte) a system
-// call for nothing. It returns the packet's new length and,
+// gives at most 4 KiB a read, its status byte included (4 095 bytes of
+// data; a read that data outran while it copied may take more). The
+// reader gathers only after a read that took those 4 KiB: a shorter one
+// emptied the master, and a second look would cost a small write (a
+// keystroke, a round trip's byte) a system call for nothing. It returns the packet's new length and,
 // when it met a packet other than data, that packet (in buf, after the
 // data), which comes after the data.
 func (p *Port) gather(buf []byte, n int) (int, []byte) {
