@@ -64,10 +64,8 @@ const readSize = 16 << 10
 
 func newClient(s *Server, conn net.Conn, owner uint64, prev *client) *client {
 	c := &client{
-		s: s,
-		// Its reads and writes without the runtime's system-call
-		// bookkeeping, which wakes the monitor thread of an idle daemon.
-		conn:  rawio.NewConn(conn),
+		s:     s,
+		conn:  rawio.NewConn(conn), // see internal/rawio for why
 		addr:  conn.RemoteAddr().String(),
 		owner: owner,
 		prev:  prev,

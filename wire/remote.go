@@ -358,9 +358,7 @@ var (
 // serve runs one connection until it fails or Close, and reports why it
 // ended. The reader runs on its own goroutine; this one writes.
 func (r *Remote) serve(conn net.Conn) error {
-	// Its reads and writes without the runtime's system-call
-	// bookkeeping, which wakes the monitor thread of an idle daemon.
-	s := &remoteSession{conn: rawio.NewConn(conn), asked: map[askKey][]uint32{}}
+	s := &remoteSession{conn: rawio.NewConn(conn), asked: map[askKey][]uint32{}} // see internal/rawio for why
 	r.mu.Lock()
 	r.state.Peer = "" // until this server says who it is
 	r.mu.Unlock()
