@@ -30,11 +30,11 @@ func (p *Port) fromMaster() {
 	for {
 		instant := p.dev.Instant()
 		buf = readBuf(buf, instant)
-		n, err := rawio.ReadParked(p.mraw, buf, "pty master")
+		n, err := p.rwait.Read(buf)
 		if errors.Is(err, os.ErrDeadlineExceeded) && p.ctx.Err() == nil {
 			// A wake-up: a last close wants the pty drained, or the
 			// output queue has drained enough to let the program write.
-			_ = p.master.SetReadDeadline(time.Time{})
+			_ = p.rwait.SetDeadline(time.Time{})
 			p.serveDrain(buf)
 			p.pace()
 			continue
@@ -268,7 +268,7 @@ func (p *Port) serveDrain(buf []byte) {
 	}
 	defer close(reply)
 	for p.ctx.Err() == nil && (p.statusPending() || p.masterQueued() > 0) {
-		m, err := rawio.ReadParked(p.mraw, buf, "pty master")
+		m, err := p.rwait.Read(buf)
 		if err != nil {
 			return
 		}
@@ -310,7 +310,7 @@ func (p *Port) sessions() {
 		switch {
 		case open && sess == nil:
 			owner++
-			sess = session.Open(p.ctx, p.dev, owner, masterOut{p.master, p.mraw}, session.Options{
+			sess = session.Open(p.ctx, p.dev, owner, masterOut{p.mraw, p.wwait}, session.Options{
 				ClosingWait: p.opts.ClosingWait,
 				Logger:      p.log.With().Str("pty", p.path).Logger(),
 			})
@@ -332,7 +332,7 @@ func (p *Port) closeSession(sess *session.Session) {
 	sess.Close(func(ctx context.Context) {
 		reply := make(chan struct{})
 		p.drain <- reply // buffered, and only this goroutine sends
-		_ = p.master.SetReadDeadline(time.Now())
+		_ = p.rwait.SetDeadline(time.Now())
 		select {
 		case <-reply:
 		case <-ctx.Done():
@@ -360,11 +360,18 @@ func (p *Port) closeSession(sess *session.Session) {
 // masterOut is the pty master as the session's output, with the write
 // that does not wait which lets the session's pump run where its reads
 // complete (session.TryWriter). raw is the master's RawConn, taken once:
-// SyscallConn makes a new one at each call.
+// SyscallConn makes a new one at each call. A write that waits parks on
+// wait.
 type masterOut struct {
-	*os.File
-	raw syscall.RawConn
+	raw  syscall.RawConn
+	wait *rawio.Waiter
 }
+
+// Write writes all of p, waiting while the pty is full.
+func (m masterOut) Write(p []byte) (int, error) { return m.wait.Write(p) }
+
+// SetWriteDeadline ends a Write that waits once t has passed.
+func (m masterOut) SetWriteDeadline(t time.Time) error { return m.wait.SetDeadline(t) }
 
 // TryWrite writes what the pty takes now; a full pty takes nothing.
 func (m masterOut) TryWrite(p []byte) (int, error) {

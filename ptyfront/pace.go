@@ -159,15 +159,20 @@ func (p *Port) holdWrites(pending int) (hold bool, below int) {
 
 // wake brings the reader out of its read of the master, to pace again;
 // the device calls it when the output queue has drained.
-func (p *Port) wake() { _ = p.master.SetReadDeadline(time.Now()) }
+func (p *Port) wake() { _ = p.rwait.SetDeadline(time.Now()) }
 
 // takeStatus reads and acts on the packet the program left on the
 // master; the pty hands it out alone, ahead of any data. It reports
 // whether it read one.
 func (p *Port) takeStatus() bool {
 	var b [16]byte
-	n, err := p.master.Read(b[:])
-	if err != nil || n == 0 {
+	var n int
+	var rerr error
+	err := p.mraw.Read(func(fd uintptr) bool {
+		n, rerr = rawio.Read(int(fd), b[:])
+		return true // the master is non-blocking: what is there now
+	})
+	if err != nil || rerr != nil || n == 0 {
 		return false
 	}
 	p.packet(b[:n])

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vcomd/vcomd/driver"
+	"github.com/vcomd/vcomd/internal/rawio"
 	"github.com/vcomd/vcomd/ioctl"
 )
 
@@ -46,8 +47,10 @@ type Port struct {
 	dev     *driver.Device
 	log     zerolog.Logger
 	opts    Options
-	master  *os.File
+	master  *os.File        // non-blocking, out of the runtime's poller (see openPTY)
 	mraw    syscall.RawConn // the master's, taken once, for the calls of internal/rawio
+	rwait   *rawio.Waiter   // the master reader parks on it
+	wwait   *rawio.Waiter   // the session's pump parks on it when the pty is full
 	slave   *os.File        // held so the pty keeps its settings and never hangs up
 	slaveFD int             // its descriptor, which openers does not count
 	path    string
@@ -108,20 +111,17 @@ func Open(dev *driver.Device, w *Watcher, opts Options) (*Port, error) {
 		progress: progress{ch: make(chan struct{})},
 	}
 	_ = control(slave, func(fd int) { p.slaveFD = fd })
-	if p.mraw, err = master.SyscallConn(); err != nil {
-		master.Close()
-		slave.Close()
-		return nil, fmt.Errorf("pty master: %w", err)
+	if err := p.openWaiters(); err != nil {
+		p.closeFiles()
+		return nil, err
 	}
 	if err := p.setup(); err != nil {
-		master.Close()
-		slave.Close()
+		p.closeFiles()
 		return nil, err
 	}
 	p.wd, err = w.watch(p.path, p.onOpenClose)
 	if err != nil {
-		master.Close()
-		slave.Close()
+		p.closeFiles()
 		return nil, err
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
@@ -132,15 +132,17 @@ func Open(dev *driver.Device, w *Watcher, opts Options) (*Port, error) {
 }
 
 // openPTY allocates a pty with creack/pty and returns a non-blocking master
-// the runtime poller can park readers on, and a blocking slave kept out of
-// the poller. pty.Open leaves its master in blocking mode (it took the
-// descriptor with Fd), which would hold one thread per port and make Close
-// unable to wake a reader. Its slave it opens pollable, and the front only
-// ever issues ioctls on it: in the poller, every write the program makes
-// and every byte the front hands it would wake the poller's thread for
-// nothing (a program that retries a refused write at once, as pyserial
-// does, then costs the daemon a context switch per retry). Duplicates in
-// the right modes avoid both.
+// and a blocking slave, both kept out of the runtime's poller. pty.Open
+// leaves its master in blocking mode (it took the descriptor with Fd),
+// which would hold one thread per port and make Close unable to wake a
+// reader; in the poller it would wake the poller's thread each time the
+// program reads the slave (the master is writable again), so the front
+// parks on Waiters of its own instead (openWaiters). Its slave it opens
+// pollable, and the front only ever issues ioctls on it: in the poller,
+// every write the program makes and every byte the front hands it would
+// wake the poller's thread for nothing (a program that retries a refused
+// write at once, as pyserial does, then costs the daemon a context switch
+// per retry). Duplicates in the right modes avoid both.
 func openPTY() (master, slave *os.File, err error) {
 	m, s, err := pty.Open()
 	if err != nil {
@@ -148,7 +150,7 @@ func openPTY() (master, slave *os.File, err error) {
 	}
 	defer m.Close()
 	defer s.Close()
-	mfd, err := dupMode(m, true)
+	mfd, err := dupMode(m, false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pty master: %w", err)
 	}
@@ -157,8 +159,42 @@ func openPTY() (master, slave *os.File, err error) {
 		unix.Close(mfd)
 		return nil, nil, fmt.Errorf("pty slave: %w", err)
 	}
-	// os.NewFile puts only a non-blocking descriptor in the poller.
-	return os.NewFile(uintptr(mfd), "ptmx"), os.NewFile(uintptr(sfd), s.Name()), nil
+	// os.NewFile puts only a non-blocking descriptor in the poller: the
+	// master turns non-blocking after it.
+	master = os.NewFile(uintptr(mfd), "ptmx")
+	if err := unix.SetNonblock(mfd, true); err != nil {
+		master.Close()
+		unix.Close(sfd)
+		return nil, nil, fmt.Errorf("pty master: %w", err)
+	}
+	return master, os.NewFile(uintptr(sfd), s.Name()), nil
+}
+
+// openWaiters takes the master's RawConn and makes the Waiters its reader
+// and the session's pump park on.
+func (p *Port) openWaiters() error {
+	var err error
+	if p.mraw, err = p.master.SyscallConn(); err != nil {
+		return fmt.Errorf("pty master: %w", err)
+	}
+	fd := -1
+	_ = control(p.master, func(mfd int) { fd = mfd })
+	if p.rwait, err = rawio.NewWaiter(fd, unix.EPOLLIN|unix.EPOLLPRI, "pty master"); err != nil {
+		return err
+	}
+	p.wwait, err = rawio.NewWaiter(fd, 0, "pty master")
+	return err
+}
+
+// closeFiles closes the waiters, the master and the slave.
+func (p *Port) closeFiles() error {
+	var errs []error
+	for _, w := range []*rawio.Waiter{p.rwait, p.wwait} {
+		if w != nil {
+			errs = append(errs, w.Close())
+		}
+	}
+	return errors.Join(append(errs, p.master.Close(), p.slave.Close())...)
 }
 
 // dupMode duplicates f's descriptor, close-on-exec, in the blocking mode
@@ -267,9 +303,9 @@ func (p *Port) Close() error {
 	p.cancel()
 	p.watcher.unwatch(p.wd)
 	// Wake the master reader, wherever it is parked.
-	_ = p.master.SetDeadline(time.Now())
+	_ = p.rwait.SetDeadline(time.Now())
 	p.wg.Wait()
-	return errors.Join(p.master.Close(), p.slave.Close())
+	return p.closeFiles()
 }
 
 // State reports whether a program has the port open (the device has seen

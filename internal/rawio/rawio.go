@@ -7,7 +7,8 @@
 // of the monitor's sleeps, and 6.5-7.0 context switches in all against
 // 3.8-3.9 without (docs/PERFORMANCE-PLAN.md). A call that waits parks in
 // the runtime's poller through the descriptor's syscall.RawConn, deadlines
-// included, as os.File and net.Conn do.
+// included, as os.File and net.Conn do, or, for a descriptor kept out of
+// the poller (a pty master), through a Waiter.
 package rawio
 
 import (
@@ -77,10 +78,20 @@ func PollNow(fd int, events int16) (int16, error) {
 // there. what names the descriptor in errors, which wrap the poller's
 // (a deadline: os.ErrDeadlineExceeded) or the call's.
 func ReadParked(rc syscall.RawConn, p []byte, what string) (int, error) {
+	return readParked(rc, -1, p, what)
+}
+
+// readParked is ReadParked of fd, or of rc's own descriptor when fd is
+// negative, parking on rc.
+func readParked(rc syscall.RawConn, fd int, p []byte, what string) (int, error) {
 	var n int
 	var rerr error
-	err := rc.Read(func(fd uintptr) bool {
-		n, rerr = Read(int(fd), p)
+	err := rc.Read(func(own uintptr) bool {
+		if fd < 0 {
+			n, rerr = Read(int(own), p)
+		} else {
+			n, rerr = Read(fd, p)
+		}
 		return rerr != unix.EAGAIN
 	})
 	if err == nil {
@@ -114,17 +125,12 @@ func write(rc syscall.RawConn, p []byte, what string, wait bool) (int, error) {
 	var n int
 	var werr error
 	err := rc.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			k, e := Write(int(fd), p[n:])
-			if e == unix.EAGAIN {
-				return !wait
-			}
-			if e != nil {
-				werr = e
-				return true
-			}
-			n += k
+		k, e := writeAll(int(fd), p[n:])
+		n += k
+		if e == unix.EAGAIN {
+			return !wait
 		}
+		werr = e
 		return true
 	})
 	if err == nil {
@@ -132,6 +138,20 @@ func write(rc syscall.RawConn, p []byte, what string, wait bool) (int, error) {
 	}
 	if err != nil {
 		return n, &os.PathError{Op: "write", Path: what, Err: err}
+	}
+	return n, nil
+}
+
+// writeAll writes what fd takes of p now: unix.EAGAIN when that was less
+// than all.
+func writeAll(fd int, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := Write(fd, p[n:])
+		if err != nil {
+			return n, err
+		}
+		n += k
 	}
 	return n, nil
 }
