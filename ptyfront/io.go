@@ -92,13 +92,8 @@ func readBuf(buf []byte, instant bool) []byte {
 func (p *Port) gather(buf []byte, n int) (int, []byte) {
 	limit := len(buf)
 	for limit-n > 1 {
-		var m int
-		var rerr error
-		err := p.mraw.Read(func(fd uintptr) bool {
-			m, rerr = rawio.Read(int(fd), buf[n:limit])
-			return true // what is there now, or nothing
-		})
-		if err != nil || rerr != nil || m <= 1 {
+		m, err := p.readNow(buf[n:limit])
+		if err != nil || m <= 1 {
 			return n, nil
 		}
 		if buf[n] != unix.TIOCPKT_DATA {
@@ -107,6 +102,21 @@ func (p *Port) gather(buf []byte, n int) (int, []byte) {
 		n += copy(buf[n:], buf[n+1:n+m]) // drop the packet's status byte
 	}
 	return n, nil
+}
+
+// readNow reads what the master holds now, without waiting (it is
+// non-blocking): unix.EAGAIN when it holds nothing.
+func (p *Port) readNow(b []byte) (int, error) {
+	var n int
+	var rerr error
+	err := p.mraw.Read(func(fd uintptr) bool {
+		n, rerr = rawio.Read(int(fd), b)
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, rerr
 }
 
 // packet handles one read of the master: a status byte, then data when

@@ -166,13 +166,8 @@ func (p *Port) wake() { _ = p.rwait.SetDeadline(time.Now()) }
 // whether it read one.
 func (p *Port) takeStatus() bool {
 	var b [16]byte
-	var n int
-	var rerr error
-	err := p.mraw.Read(func(fd uintptr) bool {
-		n, rerr = rawio.Read(int(fd), b[:])
-		return true // the master is non-blocking: what is there now
-	})
-	if err != nil || rerr != nil || n == 0 {
+	n, err := p.readNow(b[:])
+	if err != nil || n == 0 {
 		return false
 	}
 	p.packet(b[:n])

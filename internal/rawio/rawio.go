@@ -110,7 +110,7 @@ func readParked(rc syscall.RawConn, fd int, p []byte, what string) (int, error) 
 // now, without waiting: one that has no room takes nothing. It returns
 // how much went before an error. what names the descriptor in errors.
 func TryWrite(rc syscall.RawConn, p []byte, what string) (int, error) {
-	return write(rc, p, what, false)
+	return write(rc, -1, p, what, parkNever)
 }
 
 // WriteParked writes all of p to the non-blocking descriptor behind rc,
@@ -118,21 +118,42 @@ func TryWrite(rc syscall.RawConn, p []byte, what string) (int, error) {
 // without the bookkeeping, its deadlines included. It returns how much
 // went before an error. what names the descriptor in errors.
 func WriteParked(rc syscall.RawConn, p []byte, what string) (int, error) {
-	return write(rc, p, what, true)
+	return write(rc, -1, p, what, parkForOutput)
 }
 
-func write(rc syscall.RawConn, p []byte, what string, wait bool) (int, error) {
+// park says where write waits while the descriptor has no room.
+type park int
+
+const (
+	parkNever     park = iota // return what went
+	parkForOutput             // on rc's descriptor's output readiness
+	parkForInput              // on rc's input readiness (a Waiter's instance, armed for output)
+)
+
+// write writes p to fd, or to rc's own descriptor when fd is negative,
+// parking as how says.
+func write(rc syscall.RawConn, fd int, p []byte, what string, how park) (int, error) {
 	var n int
 	var werr error
-	err := rc.Write(func(fd uintptr) bool {
-		k, e := writeAll(int(fd), p[n:])
+	try := func(own uintptr) bool {
+		target := fd
+		if target < 0 {
+			target = int(own)
+		}
+		k, e := writeAll(target, p[n:])
 		n += k
 		if e == unix.EAGAIN {
-			return !wait
+			return how == parkNever
 		}
 		werr = e
 		return true
-	})
+	}
+	var err error
+	if how == parkForInput {
+		err = rc.Read(try)
+	} else {
+		err = rc.Write(try)
+	}
 	if err == nil {
 		err = werr
 	}

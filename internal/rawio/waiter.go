@@ -70,42 +70,22 @@ func (w *Waiter) Read(p []byte) (int, error) { return readParked(w.rc, w.fd, p, 
 // armed for output only from the first refusal to the end of the call.
 func (w *Waiter) Write(p []byte) (int, error) {
 	n, err := writeAll(w.fd, p)
-	if err == unix.EAGAIN {
-		// Armed before the retry, so that room made between the two
-		// rings the instance.
-		if err = w.arm(w.watch | unix.EPOLLOUT); err == nil {
-			var k int
-			k, err = w.writeParked(p[n:])
-			n += k
-			if derr := w.arm(w.watch); err == nil {
-				err = derr
-			}
+	if err != unix.EAGAIN {
+		if err != nil {
+			return n, &os.PathError{Op: "write", Path: w.what, Err: err}
 		}
+		return n, nil
 	}
-	if err != nil {
+	// Armed before the retry, so that room made between the two rings
+	// the instance.
+	if err := w.arm(w.watch | unix.EPOLLOUT); err != nil {
 		return n, &os.PathError{Op: "write", Path: w.what, Err: err}
 	}
-	return n, nil
-}
-
-// writeParked is writeAll parked on the instance until all went or an error
-// (a deadline among them) came.
-func (w *Waiter) writeParked(p []byte) (int, error) {
-	var n int
-	var werr error
-	err := w.rc.Read(func(uintptr) bool {
-		k, e := writeAll(w.fd, p[n:])
-		n += k
-		if e == unix.EAGAIN {
-			return false
-		}
-		werr = e
-		return true
-	})
-	if err == nil {
-		err = werr
+	k, err := write(w.rc, w.fd, p[n:], w.what, parkForInput)
+	if derr := w.arm(w.watch); err == nil && derr != nil {
+		err = &os.PathError{Op: "write", Path: w.what, Err: derr}
 	}
-	return n, err
+	return n + k, err
 }
 
 // arm sets the events the instance's entry watches.
